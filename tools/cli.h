@@ -1,0 +1,58 @@
+/* Shared pieces of the ustack command: device options (--tap, --tun,
+ * --route, --forward, --mtu, --impair) and building a stack from them. */
+#ifndef USTACK_CLI_H
+#define USTACK_CLI_H
+
+#include <stdbool.h>
+#include <netinet/in.h>
+
+#include "ustack/ustack.h"
+
+#define CLI_MAX_DEVS 16
+#define CLI_MAX_ROUTES 64
+
+struct cli_dev {
+	char name[16];
+	bool tap;            /* else tun */
+	struct in_addr addr;
+	int prefix;
+	int ifindex;
+};
+
+struct cli_route {
+	struct in_addr dst, gw;
+	int prefix;
+};
+
+struct cli_impair {
+	char dev[16];
+	struct us_impair imp;
+};
+
+struct cli_net {
+	struct cli_dev devs[CLI_MAX_DEVS];
+	int ndevs;
+	struct cli_route routes[CLI_MAX_ROUTES];
+	int nroutes;
+	struct cli_impair impairs[CLI_MAX_DEVS];
+	int nimpairs;
+	bool forward;
+	unsigned mtu;        /* 0: default */
+};
+
+/* Parses one device option (opt is the long name without dashes). Returns
+ * 1 if the option was a device option, 0 if not, -1 on a bad value (with
+ * a one-line message printed). */
+int cli_net_option(struct cli_net *net, const char *opt, const char *val);
+/* Creates the devices, addresses, routes and impairments on s and brings
+ * the devices up. -1 with a one-line message printed on failure. */
+int cli_net_setup(struct cli_net *net, us_stack *s);
+/* Prints the device counters (like /proc/net/dev) and the stack counters. */
+void cli_print_counters(us_stack *s, FILE *out);
+/* Prints "ustack: " + message and returns 1 (the exit status). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_run(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif
