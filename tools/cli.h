@@ -54,5 +54,6 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
 
 #endif

@@ -2,7 +2,7 @@
  *
  *   ustack run --tap NAME=ADDR/PREFIX [--tap ...] [--tun NAME=ADDR/PREFIX]
  *              [--route PREFIX,GATEWAY ...] [--forward] [--mtu N]
- *              [--impair DEV:loss=1%,delay=10ms,...]
+ *              [--impair DEV:loss=1%,delay=10ms,...] [--serve udp-echo:7,...]
  *
  * Prints one line starting with "ready" once every device is up, serves,
  * and on a signal prints its counters and exits 0. */
@@ -14,17 +14,21 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
+#include "serve.h"
 
 static const char run_usage[] =
 	"usage: ustack run --tap NAME=ADDR/PREFIX [--tap ...] [--tun NAME=ADDR/PREFIX] "
-	"[--route PREFIX,GATEWAY ...] [--forward] [--mtu N] [--impair DEV:SPEC ...]";
+	"[--route PREFIX,GATEWAY ...] [--forward] [--mtu N] [--impair DEV:SPEC ...] "
+	"[--serve udp-echo:7,udp-discard:9]";
 
 /* The signal handler's way to the stack (the tool's, not the library's). */
 static us_stack *run_stack;
+static volatile sig_atomic_t run_quit;
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	run_quit = 1;
 	if (run_stack)
 		us_stack_stop(run_stack);
 }
@@ -38,11 +42,14 @@ int cmd_run(int argc, char **argv)
 		{ "forward", no_argument, 0, 'f' },
 		{ "mtu", required_argument, 0, 'm' },
 		{ "impair", required_argument, 0, 'i' },
+		{ "serve", required_argument, 0, 's' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	struct cli_net net;
 	memset(&net, 0, sizeof(net));
+	struct serve_cfg serve;
+	memset(&serve, 0, sizeof(serve));
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -54,6 +61,11 @@ int cmd_run(int argc, char **argv)
 		if (c == '?' || c == ':') {
 			fprintf(stderr, "%s\n", run_usage);
 			return 2;
+		}
+		if (c == 's') {
+			if (serve_parse(&serve, optarg) < 0)
+				return 2;
+			continue;
 		}
 		const char *name = NULL;
 		for (const struct option *o = opts; o->name; o++)
@@ -72,6 +84,11 @@ int cmd_run(int argc, char **argv)
 	if (!s)
 		return cli_error("cannot create a stack: out of memory");
 	if (cli_net_setup(&net, s) < 0) {
+		us_stack_free(s);
+		return 1;
+	}
+	int epfd = us_epoll_create(s);
+	if (epfd < 0 || serve_open(s, &serve, epfd) < 0) {
 		us_stack_free(s);
 		return 1;
 	}
@@ -95,9 +112,17 @@ int cmd_run(int argc, char **argv)
 	printf("%s\n", net.forward ? " forwarding" : "");
 	fflush(stdout);
 
-	us_stack_run(s);
+	/* The services' loop: us_epoll_wait runs the stack while it waits. */
+	struct epoll_event evs[64];
+	while (!run_quit) {
+		int n = us_epoll_wait(s, epfd, evs, 64, -1);
+		for (int i = 0; i < n; i++)
+			serve_event(s, &serve, &evs[i]);
+	}
 
 	run_stack = NULL;
+	serve_close(s, &serve);
+	us_close(s, epfd);
 	cli_print_counters(s, stdout);
 	fflush(stdout);
 	us_stack_free(s);

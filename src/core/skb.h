@@ -28,14 +28,11 @@ struct skb_pool;
  * Ethernet 14 + IPv4 60 + TCP 60, rounded up. */
 #define SKB_HEADROOM 160
 
-enum pkt_type {
-	PACKET_HOST,      /* to us */
-	PACKET_BROADCAST, /* to all */
-	PACKET_MULTICAST, /* to a group */
-	PACKET_OTHERHOST, /* to someone else (promiscuous capture) */
-	PACKET_OUTGOING,  /* sent by us (seen by taps on transmit) */
-	PACKET_LOOPBACK,
-};
+/* skb->pkt_type takes Linux's values (<linux/if_packet.h>): PACKET_HOST
+ * (to us), PACKET_BROADCAST, PACKET_MULTICAST, PACKET_OTHERHOST (to
+ * someone else, seen in promiscuous mode), PACKET_OUTGOING (sent by us,
+ * seen by taps on transmit), PACKET_LOOPBACK. */
+#include <linux/if_packet.h>
 
 struct skb_buf {
 	uint32_t dataref; /* skbs pointing at these bytes */
@@ -64,6 +61,7 @@ struct skb {
 	uint16_t pad0;
 	uint32_t mark;
 	uint64_t tstamp;      /* ns, clock of the stack */
+	const void *origin;   /* the packet socket that sent it (not looped back to it) */
 	_Alignas(8) uint8_t cb[48]; /* per-layer scratch (IPCB, TCP_SKB_CB...) */
 };
 
@@ -105,6 +103,12 @@ int skb_expand_head(struct skb *skb, uint32_t headroom, uint32_t tailroom);
 static inline int skb_make_writable(struct skb *skb, uint32_t headroom)
 {
 	return skb_expand_head(skb, headroom, 0);
+}
+
+/* Memory a buffer holds, for socket and reassembly accounting. */
+static inline uint32_t skb_truesize(const struct skb *skb)
+{
+	return skb->buf->size + (uint32_t)sizeof(struct skb);
 }
 
 static inline bool skb_cloned(const struct skb *skb)

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "../socket/mt.h"
+
 const char *const mib_names[MIB_MAX] = {
 #define X(name) #name,
 	US_MIB_LIST(X)
@@ -82,6 +84,9 @@ us_stack *us_stack_new(const struct us_stack_config *cfg)
 	ip_init(s);
 	icmp_init(s);
 	arp_init(s);
+	sock_table_init(s);
+	udp_init(s);
+	raw_init(s);
 
 	s->lo = loopback_create(s);
 	if (!s->lo)
@@ -101,6 +106,9 @@ void us_stack_free(us_stack *s)
 {
 	if (!s)
 		return;
+	mt_free(s);
+	if (s->socks.kinds)
+		sock_table_cleanup(s);
 	while (!list_empty(&s->devs))
 		netdev_unregister(list_first_entry(&s->devs, struct netdev, list));
 	neigh_cleanup(s);
@@ -150,6 +158,13 @@ uint64_t us_stack_poll(us_stack *s)
 	bool more = false;
 	s->in_poll = true;
 	stack_update_time(s);
+	/* Clear what made us_stack_fd() readable (external event loops). */
+	if (s->eventfd_signaled) {
+		uint64_t v;
+		s->eventfd_signaled = false;
+		ssize_t r = read(s->eventfd, &v, sizeof(v));
+		(void)r;
+	}
 	struct netdev *dev, *n;
 	list_for_each_entry_safe(dev, n, &s->devs, list) {
 		int got = dev->ops->poll ? dev->ops->poll(dev, s->rx_budget)
@@ -178,12 +193,8 @@ uint64_t us_stack_next_event(const us_stack *s)
 	return next < now ? now : next;
 }
 
-int us_stack_fd(us_stack *s)
+int stack_ensure_fd(struct us_stack *s)
 {
-	if (!s) {
-		errno = EINVAL;
-		return -1;
-	}
 	if (s->epfd >= 0)
 		return s->epfd;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -207,21 +218,41 @@ int us_stack_fd(us_stack *s)
 	return s->epfd;
 }
 
+int us_stack_fd(us_stack *s)
+{
+	if (!s) {
+		errno = EINVAL;
+		return -1;
+	}
+	mt_lock(s);
+	int fd = stack_ensure_fd(s);
+	if (fd >= 0)
+		s->socks.fd_exported = true;
+	mt_unlock(s);
+	return fd;
+}
+
 void stack_wake(struct us_stack *s)
 {
-	if (s->epfd >= 0) {
+	if (s->epfd >= 0 && !s->eventfd_signaled) {
 		uint64_t one = 1;
+		s->eventfd_signaled = true;
 		ssize_t r = write(s->eventfd, &one, sizeof(one));
 		(void)r;
 	}
 }
 
-void us_stack_stop(us_stack *s)
+void stack_kick(struct us_stack *s)
 {
-	s->stop = 1;
 	uint64_t one = 1;
 	ssize_t r = write(s->eventfd, &one, sizeof(one));
 	(void)r;
+}
+
+void us_stack_stop(us_stack *s)
+{
+	atomic_store(&s->stop, 1);
+	stack_kick(s);
 }
 
 static void drain_fd(int fd)
@@ -231,6 +262,26 @@ static void drain_fd(int fd)
 	(void)r;
 }
 
+void stack_wait_fd(struct us_stack *s, uint64_t until)
+{
+	uint64_t now = stack_now_ns(s);
+	if (until <= now)
+		return;
+	int timeout = until == US_TIME_NEVER
+		      ? -1 : (int)US_MIN((until - now + 999999u) / 1000000u, (uint64_t)INT32_MAX);
+	struct epoll_event evs[16];
+	int ne = epoll_wait(s->epfd, evs, 16, timeout);
+	for (int i = 0; i < ne; i++) {
+		if (evs[i].data.ptr == NULL) {
+			drain_fd(s->timerfd);
+			s->timerfd_armed = 0;
+		} else if (evs[i].data.ptr == s) {
+			drain_fd(s->eventfd);
+			s->eventfd_signaled = false;
+		}
+	}
+}
+
 int us_stack_run(us_stack *s)
 {
 	if (!s) {
@@ -238,11 +289,11 @@ int us_stack_run(us_stack *s)
 		return -1;
 	}
 	bool virt = us_clock_is_virtual(s->clock);
-	if (!virt && us_stack_fd(s) < 0)
+	if (!virt && stack_ensure_fd(s) < 0)
 		return -1;
-	while (!s->stop) {
+	while (!atomic_load(&s->stop)) {
 		uint64_t next = us_stack_poll(s);
-		if (s->stop)
+		if (atomic_load(&s->stop))
 			break;
 		uint64_t now = stack_now_ns(s);
 		if (next <= now)
@@ -253,20 +304,9 @@ int us_stack_run(us_stack *s)
 			us_clock_set(s->clock, next);
 			continue;
 		}
-		int timeout = next == US_TIME_NEVER ? -1
-			      : (int)US_MIN((next - now + 999999u) / 1000000u, (uint64_t)INT32_MAX);
-		struct epoll_event evs[16];
-		int ne = epoll_wait(s->epfd, evs, 16, timeout);
-		for (int i = 0; i < ne; i++) {
-			if (evs[i].data.ptr == NULL) {
-				drain_fd(s->timerfd);
-				s->timerfd_armed = 0;
-			} else if (evs[i].data.ptr == s) {
-				drain_fd(s->eventfd);
-			}
-		}
+		stack_wait_fd(s, next);
 	}
-	s->stop = 0;
+	atomic_store(&s->stop, 0);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,6 +21,9 @@
 #include "../net/neigh.h"
 #include "../net/netfilter.h"
 #include "../net/route.h"
+#include "../socket/sock.h"
+#include "../transport/udp.h"
+#include "../transport/raw.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "ustack assumes a little-endian host (x86_64, arm64)");
@@ -56,10 +60,17 @@ struct us_stack {
 	uint64_t mib[MIB_MAX];
 	uint64_t drops[DROP_MAX];
 
+	/* Sockets. */
+	struct sock_table socks;
+	struct udp_table udp;
+	struct raw_table raw;
+	struct stack_mt *mt;     /* the stack thread, if started */
+
 	/* Event loop. */
 	int epfd, timerfd, eventfd;
 	uint64_t timerfd_armed;  /* ns, what timerfd is set to */
-	volatile sig_atomic_t stop;
+	bool eventfd_signaled;
+	atomic_int stop;         /* us_stack_stop(): signal-safe, any thread */
 
 	/* Logging. */
 	enum us_log_level log_level;
@@ -121,6 +132,13 @@ static inline int nf_hook(struct us_stack *s, int hook, struct skb *skb, struct 
 
 /* Wakes us_stack_fd()/us_stack_run() (in-process work queued). */
 void stack_wake(struct us_stack *s);
+/* Wakes the thread sleeping in stack_wait_fd(), always. */
+void stack_kick(struct us_stack *s);
+/* Creates the epoll set behind us_stack_fd() if needed. */
+int stack_ensure_fd(struct us_stack *s);
+/* Sleeps on the device fds, the timerfd and the eventfd until one is
+ * readable or the clock reaches until (ns). */
+void stack_wait_fd(struct us_stack *s, uint64_t until);
 
 /* Logging: us_log for events, us_log_rl for per-packet events (at most 10
  * a second pass; the rest are counted and summarized). */

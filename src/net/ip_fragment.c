@@ -113,11 +113,6 @@ struct frag_cb {
 #define FRAG_CB(skb) ((struct frag_cb *)(void *)(skb)->cb)
 _Static_assert(sizeof(struct frag_cb) <= 48, "frag_cb fits the control block");
 
-static uint32_t skb_truesize(const struct skb *skb)
-{
-	return skb->buf->size + (uint32_t)sizeof(struct skb);
-}
-
 static struct list_head *ipq_bucket(struct us_stack *s, uint32_t saddr, uint32_t daddr,
 				    uint16_t id, uint8_t proto)
 {

@@ -71,10 +71,17 @@ int ip_local_deliver(struct us_stack *s, struct skb *skb)
 	skb_pull(skb, ip.ihl);
 	skb_reset_transport_header(skb);
 
+	/* Raw sockets get their copies first (raw_local_deliver). */
+	bool raw = raw_local_deliver(s, skb, ip.protocol);
 	const struct net_protocol *p = s->ip.protos[ip.protocol];
 	if (p) {
 		mib_inc(s, MIB_IpInDelivers);
 		return p->handler(skb);
+	}
+	if (raw) {
+		mib_inc(s, MIB_IpInDelivers);
+		skb_free(skb);
+		return 0;
 	}
 	/* RFC 1122 3.2.2.1: protocol unreachable, unless the packet was a
 	 * broadcast (icmp_send checks that). */
