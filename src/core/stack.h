@@ -65,6 +65,9 @@ struct us_stack {
 	struct udp_table udp;
 	struct raw_table raw;
 	struct stack_mt *mt;     /* the stack thread, if started */
+	/* Lists sockets that have no handle (set by TCP). */
+	void (*sock_foreach_extra)(struct us_stack *s, void (*fn)(void *arg, struct sock *sk),
+				   void *arg);
 
 	/* Event loop. */
 	int epfd, timerfd, eventfd;

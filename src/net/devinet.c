@@ -41,6 +41,19 @@ bool inet_addr_is_broadcast(const struct netdev *dev, uint32_t addr)
 	return false;
 }
 
+bool inet_addr_is_bcast_for(const struct us_stack *s, const struct netdev *dev, uint32_t addr)
+{
+	if (ipv4_is_lbcast(addr))
+		return true;
+	if (dev && dev->type != NETDEV_LOOPBACK)
+		return inet_addr_is_broadcast(dev, addr);
+	const struct netdev *d;
+	list_for_each_entry(d, &s->devs, list)
+		if (inet_addr_is_broadcast(d, addr))
+			return true;
+	return false;
+}
+
 int us_addr_add(us_stack *s, int ifindex, struct in_addr addr, int prefix_len)
 {
 	if (!s || prefix_len < 0 || prefix_len > 32) {

@@ -115,8 +115,7 @@ void icmp_send(struct us_stack *s, struct skb *skb_in, uint8_t type, uint8_t cod
 	if (skb_in->pkt_type == PACKET_BROADCAST || skb_in->pkt_type == PACKET_MULTICAST ||
 	    skb_in->pkt_type == PACKET_OTHERHOST)
 		return;
-	if (ipv4_is_multicast(ip.daddr) || ipv4_is_lbcast(ip.daddr) ||
-	    (skb_in->dev && inet_addr_is_broadcast(skb_in->dev, ip.daddr)))
+	if (ipv4_is_multicast(ip.daddr) || inet_addr_is_bcast_for(s, skb_in->dev, ip.daddr))
 		return;
 	if (ip.frag_off)
 		return;
@@ -301,8 +300,7 @@ int icmp_rcv(struct skb *skb)
 	struct ip_repr ip;
 	ipv4_parse_quoted(nh, (size_t)(skb->tail - nh), &ip);
 	bool bcast = skb->pkt_type == PACKET_BROADCAST || skb->pkt_type == PACKET_MULTICAST ||
-		     ipv4_is_multicast(ip.daddr) || ipv4_is_lbcast(ip.daddr) ||
-		     inet_addr_is_broadcast(skb->dev, ip.daddr);
+		     ipv4_is_multicast(ip.daddr) || inet_addr_is_bcast_for(s, skb->dev, ip.daddr);
 	if (bcast) {
 		if ((r.type == ICMP_ECHO || r.type == ICMP_TIMESTAMP) && s->icmp.echo_ignore_broadcasts) {
 			skb_free(skb);

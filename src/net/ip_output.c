@@ -21,6 +21,16 @@ uint16_t ip_select_ident(struct us_stack *s, uint32_t saddr, uint32_t daddr, uin
 static int ip_output2(struct us_stack *s, struct skb *skb, const struct rtable *rt)
 {
 	mib_add(s, MIB_IpExtOutOctets, skb->len);
+	if (rt->type == RTN_BROADCAST && rt->dev->type != NETDEV_LOOPBACK && s->lo &&
+	    !(IPCB(skb)->flags & IPSKB_FORWARDED)) {
+		/* A broadcast we send reaches our own sockets too, as Linux
+		 * loops it back (ip_mc_output). */
+		struct skb *c = skb_copy(skb, 0);
+		if (c) {
+			c->pkt_type = PACKET_LOOPBACK;
+			netif_rx(s->lo, c);
+		}
+	}
 	if (rt->type == RTN_BROADCAST)
 		mib_inc(s, MIB_IpExtOutBcastPkts);
 	else if (rt->type == RTN_MULTICAST)

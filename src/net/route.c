@@ -221,7 +221,7 @@ int ip_route_input(struct us_stack *s, uint32_t daddr, uint32_t saddr, struct ne
 	rt->nexthop = daddr;
 	rt->saddr = 0;
 	rt->mtu = in->mtu;
-	if (ipv4_is_lbcast(daddr) || inet_addr_is_broadcast(in, daddr)) {
+	if (inet_addr_is_bcast_for(s, in, daddr)) {
 		rt->type = RTN_BROADCAST;
 		return 0;
 	}

@@ -77,6 +77,9 @@ bool inet_addr_is_local(const struct us_stack *s, uint32_t addr);
 uint32_t inet_select_addr(const struct netdev *dev, uint32_t dst);
 /* True if addr is a (directed or limited) broadcast for dev. */
 bool inet_addr_is_broadcast(const struct netdev *dev, uint32_t addr);
+/* The same for dev, or for any device when dev is the loopback (our own
+ * broadcasts come back through it). */
+bool inet_addr_is_bcast_for(const struct us_stack *s, const struct netdev *dev, uint32_t addr);
 
 static inline bool ipv4_is_multicast(uint32_t a)
 {

@@ -26,6 +26,7 @@
 struct us_stack;
 struct sock;
 struct msghdr;
+struct sock_diag;
 
 struct proto_ops {
 	int family;
@@ -50,7 +51,35 @@ struct proto_ops {
 	long (*recvmsg)(struct sock *sk, struct msghdr *msg, int flags);
 	/* Events a blocked connect() waits for; 0: connect never blocks. */
 	uint32_t connect_wait_events;
+	/* Fills what `ss` shows beyond the generic fields (queues, TCP_INFO);
+	 * NULL: the generic fields only. */
+	void (*diag)(struct sock *sk, struct sock_diag *d);
 };
+
+/* What `ss` shows of a socket (sock_diag): sock_diag_fill() sets the
+ * generic fields, then the protocol's diag op adds its own. */
+struct sock_diag {
+	int fd;
+	int family, type, protocol;
+	int state;               /* TCP_* */
+	uint32_t laddr, raddr;   /* network order */
+	uint16_t lport, rport;   /* host order */
+	uint32_t recv_q, send_q; /* bytes, as ss shows them */
+	int ifindex;             /* packet sockets, SO_BINDTODEVICE */
+	bool has_tcp_info;
+	struct {
+		uint8_t state, retransmits, backoff;
+		uint32_t rto_us, ato_us, snd_mss, rcv_mss;
+		uint32_t rtt_us, rttvar_us, snd_cwnd, snd_ssthresh;
+		uint32_t unacked, lost, total_retrans;
+		uint64_t bytes_acked, bytes_received;
+		uint32_t rcv_wnd, snd_wnd;
+	} tcp;
+};
+void sock_diag_fill(struct sock *sk, struct sock_diag *d);
+/* Visits every socket of the stack, with a handle or not (TCP orphans,
+ * TIME_WAIT, embryonic connections included when the protocol lists them). */
+void sock_foreach(struct us_stack *s, void (*fn)(void *arg, struct sock *sk), void *arg);
 
 /* sk_shutdown bits */
 #define RCV_SHUTDOWN 1

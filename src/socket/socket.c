@@ -205,6 +205,36 @@ void sock_rfree(struct sock *sk, struct skb *skb)
 	sk->rmem_alloc -= skb_truesize(skb);
 }
 
+void sock_diag_fill(struct sock *sk, struct sock_diag *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->fd = sk->fd;
+	d->family = sk->family;
+	d->type = sk->type;
+	d->protocol = sk->protocol;
+	d->state = sk->state;
+	d->laddr = sk->rcv_saddr ? sk->rcv_saddr : sk->saddr;
+	d->lport = sk->family == AF_INET && sk->type != SOCK_RAW ? sk->num : 0;
+	d->raddr = sk->daddr;
+	d->rport = sk->dport;
+	d->recv_q = sk->rmem_alloc;
+	d->ifindex = sk->bound_dev_if;
+	if (sk->ops->diag)
+		sk->ops->diag(sk, d);
+}
+
+void sock_foreach(struct us_stack *s, void (*fn)(void *arg, struct sock *sk), void *arg)
+{
+	const struct sock_table *t = &s->socks;
+	for (int fd = 0; fd < t->cap; fd++)
+		if (t->kinds[fd] == HANDLE_SOCK)
+			fn(arg, t->objs[fd]);
+	/* Sockets without a handle (TCP orphans, embryos) are listed by
+	 * their protocol's table walk; see tcp_foreach_orphan. */
+	if (s->sock_foreach_extra)
+		s->sock_foreach_extra(s, fn, arg);
+}
+
 /* ---- blocking ---- */
 
 uint64_t sock_deadline(struct sock *sk, uint64_t timeout_ns)

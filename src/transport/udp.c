@@ -184,8 +184,7 @@ static int udp_rcv(struct skb *skb)
 	UDP_SKB_CB(skb)->sport = u.sport;
 	int dif = IPCB(skb)->iif;
 
-	bool multi = ipv4_is_multicast(ip.daddr) || ipv4_is_lbcast(ip.daddr) ||
-		     inet_addr_is_broadcast(skb->dev, ip.daddr) ||
+	bool multi = ipv4_is_multicast(ip.daddr) || inet_addr_is_bcast_for(s, skb->dev, ip.daddr) ||
 		     skb->pkt_type == PACKET_BROADCAST || skb->pkt_type == PACKET_MULTICAST;
 	if (multi) {
 		/* Every matching socket gets its copy (__udp4_lib_mcast_deliver). */
