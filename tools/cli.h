@@ -4,6 +4,7 @@
 #define USTACK_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <netinet/in.h>
 
 #include "ustack/ustack.h"
@@ -55,5 +56,26 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cmd_run(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+
+/* ---- capture and control socket (tools/ctl.c) ---- */
+int cmd_ctl(int argc, char **argv);
+/* The capture/control options of `ustack run`: --pcap FILE|-, --filter
+ * EXPR, --pcap-dev DEV|any, --pcap-rotate SIZE, --pcap-files N,
+ * --snaplen N, --pcapng, --ctl PATH. */
+struct cli_ext {
+	const char *pcap, *filter, *pcap_dev, *ctl;
+	uint64_t rotate;
+	unsigned rotate_files, snaplen;
+	bool pcapng;
+	int cap_id;
+};
+/* As cli_net_option: 1 taken, 0 not ours, -1 bad value (message printed). */
+int cli_ext_option(struct cli_ext *e, const char *opt, const char *val);
+/* Starts the capture (before cli_net_setup, so it sees the devices come
+ * up) and the control socket. -1 with a message printed. */
+int cli_ext_start(struct cli_ext *e, us_stack *s, const struct cli_net *net);
+/* Stops both; the capture's counters go to stderr as tcpdump prints them. */
+void cli_ext_stop(struct cli_ext *e, us_stack *s);
 
 #endif

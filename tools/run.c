@@ -2,11 +2,13 @@
  *
  *   ustack run --tap NAME=ADDR/PREFIX [--tap ...] [--tun NAME=ADDR/PREFIX]
  *              [--route PREFIX,GATEWAY ...] [--forward] [--mtu N]
- *              [--impair DEV:loss=1%,delay=10ms,...] [--serve udp-echo:7,...]
+ *              [--impair DEV:loss=1%,delay=10ms,...] [--serve echo:7,http:80,...]
+ *              [--root DIR]
  *
  * Prints one line starting with "ready" once every device is up, serves,
  * and on a signal prints its counters and exits 0. */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,10 @@
 static const char run_usage[] =
 	"usage: ustack run --tap NAME=ADDR/PREFIX [--tap ...] [--tun NAME=ADDR/PREFIX] "
 	"[--route PREFIX,GATEWAY ...] [--forward] [--mtu N] [--impair DEV:SPEC ...] "
-	"[--serve udp-echo:7,udp-discard:9]";
+	"[--serve echo:7,discard:9,chargen:19,http:80,udp-echo:7,udp-discard:9] [--root DIR] "
+	/* capture and control socket (tools/ctl.c) */
+	"[--pcap FILE|- [--filter EXPR] [--pcap-dev DEV|any] [--pcap-rotate SIZE [--pcap-files N]] "
+	"[--snaplen N] [--pcapng]] [--ctl PATH]";
 
 /* The signal handler's way to the stack (the tool's, not the library's). */
 static us_stack *run_stack;
@@ -43,13 +48,25 @@ int cmd_run(int argc, char **argv)
 		{ "mtu", required_argument, 0, 'm' },
 		{ "impair", required_argument, 0, 'i' },
 		{ "serve", required_argument, 0, 's' },
+		{ "root", required_argument, 0, 'R' },
 		{ "help", no_argument, 0, 'h' },
+		/* capture and control socket: cli_ext_option (tools/ctl.c) */
+		{ "pcap", required_argument, 0, 0x100 },
+		{ "filter", required_argument, 0, 0x101 },
+		{ "pcap-dev", required_argument, 0, 0x102 },
+		{ "pcap-rotate", required_argument, 0, 0x103 },
+		{ "pcap-files", required_argument, 0, 0x104 },
+		{ "snaplen", required_argument, 0, 0x105 },
+		{ "pcapng", no_argument, 0, 0x106 },
+		{ "ctl", required_argument, 0, 0x107 },
 		{ 0, 0, 0, 0 },
 	};
 	struct cli_net net;
 	memset(&net, 0, sizeof(net));
 	struct serve_cfg serve;
 	memset(&serve, 0, sizeof(serve));
+	struct cli_ext ext;
+	memset(&ext, 0, sizeof(ext));
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -67,11 +84,20 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			continue;
 		}
+		if (c == 'R') {
+			struct stat st;
+			if (stat(optarg, &st) < 0 || !S_ISDIR(st.st_mode))
+				return cli_error("--root '%s': not a directory", optarg), 2;
+			serve.root = optarg;
+			continue;
+		}
 		const char *name = NULL;
 		for (const struct option *o = opts; o->name; o++)
 			if (o->val == c)
 				name = o->name;
 		int r = cli_net_option(&net, name, optarg ? optarg : "");
+		if (r == 0)
+			r = cli_ext_option(&ext, name, optarg ? optarg : "");
 		if (r < 0)
 			return 2;
 	}
@@ -83,7 +109,7 @@ int cmd_run(int argc, char **argv)
 	us_stack *s = us_stack_new(NULL);
 	if (!s)
 		return cli_error("cannot create a stack: out of memory");
-	if (cli_net_setup(&net, s) < 0) {
+	if (cli_ext_start(&ext, s, &net) < 0 || cli_net_setup(&net, s) < 0) {
 		us_stack_free(s);
 		return 1;
 	}
@@ -115,12 +141,14 @@ int cmd_run(int argc, char **argv)
 	/* The services' loop: us_epoll_wait runs the stack while it waits. */
 	struct epoll_event evs[64];
 	while (!run_quit) {
-		int n = us_epoll_wait(s, epfd, evs, 64, -1);
+		int n = us_epoll_wait(s, epfd, evs, 64, serve.nconns ? 1000 : -1);
 		for (int i = 0; i < n; i++)
-			serve_event(s, &serve, &evs[i]);
+			serve_event(s, &serve, epfd, &evs[i]);
+		serve_sweep(s, &serve, epfd);
 	}
 
 	run_stack = NULL;
+	cli_ext_stop(&ext, s);
 	serve_close(s, &serve);
 	us_close(s, epfd);
 	cli_print_counters(s, stdout);

@@ -5,7 +5,7 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: ustack {run|ping|demo} [options] (ustack COMMAND --help for details)";
+	"usage: ustack {run|ping|fetch|ctl|demo} [options] (ustack COMMAND --help for details)";
 
 int main(int argc, char **argv)
 {
@@ -18,8 +18,12 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ping"))
 		return cmd_ping(argc - 1, argv + 1);
+	if (!strcmp(cmd, "fetch"))
+		return cmd_fetch(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ctl"))
+		return cmd_ctl(argc - 1, argv + 1);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		printf("%s\n", usage);
 		return 0;

@@ -30,6 +30,30 @@
 	X(TcpActiveOpens) X(TcpPassiveOpens) X(TcpAttemptFails)                \
 	X(TcpEstabResets) X(TcpCurrEstab) X(TcpInSegs) X(TcpOutSegs)           \
 	X(TcpRetransSegs) X(TcpInErrs) X(TcpOutRsts) X(TcpInCsumErrors)        \
+	X(TcpExtSyncookiesSent) X(TcpExtSyncookiesRecv)                        \
+	X(TcpExtSyncookiesFailed) X(TcpExtEmbryonicRsts) X(TcpExtPruneCalled)   \
+	X(TcpExtOfoPruned) X(TcpExtOutOfWindowIcmps) X(TcpExtTW)               \
+	X(TcpExtTWRecycled) X(TcpExtTWKilled) X(TcpExtPAWSActive)               \
+	X(TcpExtPAWSEstab) X(TcpExtDelayedACKs) X(TcpExtDelayedACKLocked)       \
+	X(TcpExtDelayedACKLost) X(TcpExtListenOverflows) X(TcpExtListenDrops)   \
+	X(TcpExtTCPHPHits) X(TcpExtTCPPureAcks) X(TcpExtTCPHPAcks)              \
+	X(TcpExtTCPRenoRecovery) X(TcpExtTCPRenoFailures)                       \
+	X(TcpExtTCPLossUndo) X(TcpExtTCPTimeouts) X(TcpExtTCPFastRetrans)       \
+	X(TcpExtTCPSlowStartRetrans) X(TcpExtTCPLostRetransmit)                 \
+	X(TcpExtTCPRenoReorder) X(TcpExtTCPAbortOnData)                         \
+	X(TcpExtTCPAbortOnClose) X(TcpExtTCPAbortOnMemory)                      \
+	X(TcpExtTCPAbortOnTimeout) X(TcpExtTCPAbortOnLinger)                    \
+	X(TcpExtTCPAbortFailed) X(TcpExtTCPMemoryPressures)                     \
+	X(TcpExtTCPRcvCollapsed) X(TcpExtTCPOFOQueue) X(TcpExtTCPOFODrop)       \
+	X(TcpExtTCPOFOMerge) X(TcpExtTCPChallengeACK) X(TcpExtTCPSYNChallenge)  \
+	X(TcpExtTCPSpuriousRTOs) X(TcpExtTCPSynRetrans)                        \
+	X(TcpExtTCPOrigDataSent) X(TcpExtTCPKeepAlive) X(TcpExtTCPWinProbe)     \
+	X(TcpExtTCPZeroWindowDrop) X(TcpExtTCPRcvQDrop) X(TcpExtTCPAckCompressed) \
+	X(TcpExtTCPTimeWaitOverflow) X(TcpExtTCPReqQFullDrop)                   \
+	X(TcpExtTCPReqQFullDoCookies) X(TcpExtTCPACKSkippedSeq)                 \
+	X(TcpExtTCPACKSkippedChallenge) X(TcpExtTCPWantZeroWindowAdv)           \
+	X(TcpExtTCPToZeroWindowAdv) X(TcpExtTCPFromZeroWindowAdv)               \
+	X(TcpExtTCPDSACKOldSent) X(TcpExtTCPDSACKOfoSent)                       \
 	X(ArpInRequests) X(ArpInReplies) X(ArpOutRequests) X(ArpOutReplies)    \
 	X(ArpInGratuitous) X(ArpCacheAllocs) X(ArpCacheDestroys)               \
 	X(ArpCacheResFailed) X(ArpCacheUnresolvedDiscards)                     \
@@ -71,6 +95,18 @@
 	X(SOCKET_RCVBUFF)                                                    \
 	X(TCP_CSUM)                                                          \
 	X(TCP_MALFORMED)                                                     \
+	X(TCP_NO_SOCKET)    /* answered with RST, or a RST for nobody */      \
+	X(TCP_INVALID_SEQ)  /* outside the receive window */                   \
+	X(TCP_OLD_ACK)      /* ACK before SND.UNA - MAX.SND.WND */            \
+	X(TCP_TOO_NEW_ACK)  /* ACK beyond SND.NXT */                          \
+	X(TCP_PAWS)         /* RFC 7323 5: old timestamp */                   \
+	X(TCP_RST)          /* a RST that closed nothing */                    \
+	X(TCP_FLAGS)        /* a flag combination with no meaning here */     \
+	X(TCP_OLD_DATA)     /* all of it received already */                   \
+	X(TCP_ZEROWINDOW)   /* data while our window is zero */                \
+	X(TCP_OFO_DROP)     /* out-of-order data over the buffer */            \
+	X(TCP_LISTEN_OVERFLOW)                                               \
+	X(TCP_CLOSE)        /* data after our side closed */                   \
 	X(QDISC_DROP)       /* queue discipline full */                       \
 	X(NETEM_LOSS)       /* impairment: lost on purpose */                 \
 	X(TX_ERROR)         /* driver could not send */                       \

@@ -87,6 +87,7 @@ us_stack *us_stack_new(const struct us_stack_config *cfg)
 	sock_table_init(s);
 	udp_init(s);
 	raw_init(s);
+	tcp_init(s);
 
 	s->lo = loopback_create(s);
 	if (!s->lo)
@@ -107,8 +108,15 @@ void us_stack_free(us_stack *s)
 	if (!s)
 		return;
 	mt_free(s);
+	while (s->ext) { /* capture, ctl: before the devices and sockets */
+		struct stack_ext *e = s->ext;
+		s->ext = e->next;
+		e->cleanup(s, e);
+	}
 	if (s->socks.kinds)
 		sock_table_cleanup(s);
+	if (s->tcp.ehash[0].next)
+		tcp_cleanup(s);
 	while (!list_empty(&s->devs))
 		netdev_unregister(list_first_entry(&s->devs, struct netdev, list));
 	neigh_cleanup(s);
@@ -159,9 +167,9 @@ uint64_t us_stack_poll(us_stack *s)
 	s->in_poll = true;
 	stack_update_time(s);
 	/* Clear what made us_stack_fd() readable (external event loops). */
-	if (s->eventfd_signaled) {
+	if (atomic_load(&s->eventfd_signaled)) {
 		uint64_t v;
-		s->eventfd_signaled = false;
+		atomic_store(&s->eventfd_signaled, false);
 		ssize_t r = read(s->eventfd, &v, sizeof(v));
 		(void)r;
 	}
@@ -234,9 +242,8 @@ int us_stack_fd(us_stack *s)
 
 void stack_wake(struct us_stack *s)
 {
-	if (s->epfd >= 0 && !s->eventfd_signaled) {
+	if (s->epfd >= 0 && !atomic_exchange(&s->eventfd_signaled, true)) {
 		uint64_t one = 1;
-		s->eventfd_signaled = true;
 		ssize_t r = write(s->eventfd, &one, sizeof(one));
 		(void)r;
 	}
@@ -267,17 +274,23 @@ void stack_wait_fd(struct us_stack *s, uint64_t until)
 	uint64_t now = stack_now_ns(s);
 	if (until <= now)
 		return;
+	if (stack_ensure_fd(s) < 0) {
+		us_log(s, US_LOG_ERR, "cannot create the event fd: %s", strerror(errno));
+		return;
+	}
 	int timeout = until == US_TIME_NEVER
 		      ? -1 : (int)US_MIN((until - now + 999999u) / 1000000u, (uint64_t)INT32_MAX);
 	struct epoll_event evs[16];
 	int ne = epoll_wait(s->epfd, evs, 16, timeout);
+	if (ne < 0 && errno != EINTR)
+		us_log_rl(s, US_LOG_ERR, "epoll_wait: %s", strerror(errno));
 	for (int i = 0; i < ne; i++) {
 		if (evs[i].data.ptr == NULL) {
 			drain_fd(s->timerfd);
 			s->timerfd_armed = 0;
 		} else if (evs[i].data.ptr == s) {
 			drain_fd(s->eventfd);
-			s->eventfd_signaled = false;
+			atomic_store(&s->eventfd_signaled, false);
 		}
 	}
 }

@@ -24,11 +24,21 @@
 #include "../socket/sock.h"
 #include "../transport/udp.h"
 #include "../transport/raw.h"
+#include "../transport/tcp.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "ustack assumes a little-endian host (x86_64, arm64)");
 
 #define PTYPE_HASH_SIZE 16
+
+/* Optional subsystems that hang their state off the stack (capture, the
+ * control socket): found by name, and us_stack_free() runs each cleanup
+ * (newest first) before the sockets and devices go. */
+struct stack_ext {
+	struct stack_ext *next;
+	const char *name;
+	void (*cleanup)(struct us_stack *s, struct stack_ext *ext);
+};
 
 struct us_stack {
 	char name[32];
@@ -64,6 +74,7 @@ struct us_stack {
 	struct sock_table socks;
 	struct udp_table udp;
 	struct raw_table raw;
+	struct tcp_state tcp;
 	struct stack_mt *mt;     /* the stack thread, if started */
 	/* Lists sockets that have no handle (set by TCP). */
 	void (*sock_foreach_extra)(struct us_stack *s, void (*fn)(void *arg, struct sock *sk),
@@ -72,7 +83,7 @@ struct us_stack {
 	/* Event loop. */
 	int epfd, timerfd, eventfd;
 	uint64_t timerfd_armed;  /* ns, what timerfd is set to */
-	bool eventfd_signaled;
+	atomic_bool eventfd_signaled;
 	atomic_int stop;         /* us_stack_stop(): signal-safe, any thread */
 
 	/* Logging. */
@@ -82,7 +93,22 @@ struct us_stack {
 	uint64_t log_window_ms;  /* rate limit of per-packet messages */
 	unsigned log_in_window;
 	unsigned log_suppressed;
+
+	struct stack_ext *ext;   /* optional subsystems (capture, ctl) */
 };
+
+static inline struct stack_ext *stack_ext_find(const struct us_stack *s, const char *name)
+{
+	for (struct stack_ext *e = s->ext; e; e = e->next)
+		if (e->name == name || !strcmp(e->name, name))
+			return e;
+	return NULL;
+}
+static inline void stack_ext_add(struct us_stack *s, struct stack_ext *e)
+{
+	e->next = s->ext;
+	s->ext = e;
+}
 
 static inline uint64_t stack_now_ns(const struct us_stack *s)
 {
@@ -153,6 +179,13 @@ static inline bool us_log_enabled(const struct us_stack *s, enum us_log_level lv
 {
 	return lvl <= s->log_level;
 }
+/* Per-packet messages: rate limited, and one predictable branch (no call,
+ * no argument evaluated) while the level is off. */
+#define us_log_pkt(s, lvl, ...)                                       \
+	do {                                                          \
+		if (unlikely(us_log_enabled((s), (lvl))))             \
+			us_log_rl((s), (lvl), __VA_ARGS__);           \
+	} while (0)
 
 /* Formats an IPv4 address (network order) into buf (16 bytes). */
 const char *ip_str(uint32_t addr, char *buf);

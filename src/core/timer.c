@@ -36,14 +36,15 @@ void timer_init(struct timer *t, timer_fn fn)
 }
 
 /* Places t in the slot its expiry falls in, seen from w->clk. */
-static void place(struct timer_wheel *w, struct timer *t)
+static void place(struct timer_wheel *w, struct timer *t, bool cascading)
 {
 	uint64_t e = t->expires;
 	if (e < w->clk)
 		e = w->clk;
 	/* A timer armed for "now" by a timer callback fires on the next tick,
-	 * so that a callback re-arming itself cannot hold the wheel forever. */
-	if (w->running && e <= w->clk)
+	 * so that a callback re-arming itself cannot hold the wheel forever.
+	 * A timer cascading down to this very tick still fires on it. */
+	if (w->running && !cascading && e <= w->clk)
 		e = w->clk + 1;
 	uint64_t delta = e - w->clk;
 	if (delta < L0_SIZE) {
@@ -83,7 +84,7 @@ void timer_mod(struct timer_wheel *w, struct timer *t, uint64_t expires_ms)
 	if (timer_pending(t))
 		unlink_timer(w, t);
 	t->expires = expires_ms;
-	place(w, t);
+	place(w, t, false);
 	w->count++;
 }
 
@@ -147,7 +148,7 @@ static void cascade(struct timer_wheel *w, uint64_t tick)
 		while (!list_empty(&work)) {
 			struct timer *t = list_first_entry(&work, struct timer, entry);
 			list_del(&t->entry);
-			place(w, t);
+			place(w, t, true);
 		}
 		if (idx != 0)
 			break;

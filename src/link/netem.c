@@ -124,8 +124,8 @@ static int netem_enqueue(struct qdisc *qd, struct skb *skb)
 		if (dup)
 			netem_enqueue_one(q, dup);
 	}
-	netem_enqueue_one(q, skb);
-	return 0;
+	/* A queue-limit drop is reported (-ENOBUFS); a loss on purpose is not. */
+	return netem_enqueue_one(q, skb);
 }
 
 static struct skb *netem_dequeue(struct qdisc *qd, uint64_t now_ns)
@@ -287,12 +287,18 @@ int us_impair_parse(const char *spec, struct us_impair *imp, char *err, size_t e
 			char *parts[4] = { 0 };
 			int n = 0;
 			char *s2 = NULL;
-			for (char *p = strtok_r(b2, "/", &s2); p && n < 4; p = strtok_r(NULL, "/", &s2))
+			bool extra = false;
+			for (char *p = strtok_r(b2, "/", &s2); p; p = strtok_r(NULL, "/", &s2)) {
+				if (n == 4) {
+					extra = true;
+					break;
+				}
 				parts[n++] = p;
+			}
 			imp->ge = true;
 			imp->ge_loss_bad = 1.0;
 			imp->ge_loss_good = 0.0;
-			bad = n < 2 || parse_percent(parts[0], &imp->ge_p) ||
+			bad = extra || n < 2 || parse_percent(parts[0], &imp->ge_p) ||
 			      parse_percent(parts[1], &imp->ge_r) ||
 			      (n > 2 && parse_percent(parts[2], &imp->ge_loss_bad)) ||
 			      (n > 3 && parse_percent(parts[3], &imp->ge_loss_good));

@@ -119,7 +119,8 @@ void icmp_send(struct us_stack *s, struct skb *skb_in, uint8_t type, uint8_t cod
 		return;
 	if (ip.frag_off)
 		return;
-	if (ipv4_is_zeronet(ip.saddr) || ipv4_is_multicast(ip.saddr) || ipv4_is_lbcast(ip.saddr))
+	if (ipv4_is_zeronet(ip.saddr) || ipv4_is_multicast(ip.saddr) ||
+	    inet_addr_is_bcast_for(s, NULL, ip.saddr))
 		return;
 	/* ... and never about an ICMP error. */
 	if (ip.protocol == IPPROTO_ICMP_) {

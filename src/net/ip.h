@@ -73,6 +73,7 @@ struct ip_tx {
 	int oif;              /* 0: by route */
 	const uint8_t *opts;  /* options, a multiple of 4 bytes */
 	uint8_t optlen;
+	const struct rtable *rt; /* resolved already by the caller, or NULL */
 };
 
 void ip_init(struct us_stack *s);

@@ -248,6 +248,8 @@ struct skb *ip_defrag(struct us_stack *s, struct skb *skb)
 		return NULL;
 	}
 	uint32_t truesize = skb_truesize(skb);
+	/* The cap holds for every fragment, not only a datagram's first. */
+	ipq_evict(s, truesize);
 	struct ipq *q = ipq_find(s, &ip, truesize);
 	if (!q) {
 		mib_inc(s, MIB_IpReasmFails);

@@ -62,7 +62,11 @@ int ip_finish_output(struct us_stack *s, struct skb *skb, const struct rtable *r
 int ip_send_skb(struct us_stack *s, struct skb *skb, const struct ip_tx *tx)
 {
 	struct rtable rt;
-	int err = ip_route_output(s, tx->daddr, tx->saddr, tx->oif, &rt);
+	int err = 0;
+	if (tx->rt)
+		rt = *tx->rt;
+	else
+		err = ip_route_output(s, tx->daddr, tx->saddr, tx->oif, &rt);
 	if (err) {
 		mib_inc(s, MIB_IpOutNoRoutes);
 		skb_drop(s, skb, DROP_IP_OUTNOROUTES);

@@ -214,6 +214,7 @@ int ip_route_input(struct us_stack *s, uint32_t daddr, uint32_t saddr, struct ne
 	/* Martian sources (RFC 1812 5.3.7): never accepted. A zero source
 	 * may only broadcast (a DHCP client). */
 	if (ipv4_is_multicast(saddr) || ipv4_is_lbcast(saddr) ||
+	    (in->type != NETDEV_LOOPBACK && inet_addr_is_broadcast(in, saddr)) ||
 	    (ipv4_is_loopback(saddr) && in->type != NETDEV_LOOPBACK) ||
 	    (saddr == 0 && !ipv4_is_lbcast(daddr)))
 		return -EINVAL;
@@ -262,6 +263,9 @@ int us_route_add(us_stack *s, struct in_addr dst, int prefix_len, struct in_addr
 {
 	if (!s || prefix_len < 0 || prefix_len > 32)
 		return route_errno(-EINVAL);
+	/* Host bits set: "Invalid prefix for given prefix length". */
+	if (dst.s_addr & ~inet_make_mask((unsigned)prefix_len))
+		return route_errno(-EINVAL);
 	struct netdev *dev = NULL;
 	if (ifindex) {
 		dev = netdev_get_by_index(s, ifindex);
@@ -274,11 +278,9 @@ int us_route_add(us_stack *s, struct in_addr dst, int prefix_len, struct in_addr
 			return route_errno(-EINVAL);
 		/* The gateway must be on a connected network (RFC 1812 5.2.4.3). */
 		const struct fib_route *via = fib_lookup(&s->fib, gw.s_addr);
-		if (!dev) {
-			if (!via || via->gw)
-				return route_errno(-ENETUNREACH);
-			dev = via->dev;
-		}
+		if (!via || via->gw || (dev && via->dev != dev))
+			return route_errno(-ENETUNREACH);
+		dev = via->dev;
 	}
 	if (!dev)
 		return route_errno(-EINVAL);

@@ -158,6 +158,10 @@ static int do_ctl(us_stack *s, int epfd, int op, int fd, struct epoll_event *ev)
 	struct epitem *epi = ep_find(ep, fd);
 	switch (op) {
 	case EPOLL_CTL_ADD:
+		if ((ev->events & EPOLLEXCLUSIVE) &&
+		    (ev->events & ~(EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET |
+				    EPOLLEXCLUSIVE)))
+			return -EINVAL;
 		if (epi)
 			return -EEXIST;
 		epi = calloc(1, sizeof(*epi));

@@ -434,6 +434,10 @@ int us_socket(us_stack *s, int domain, int type, int protocol)
 	type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct sock *sk = NULL;
 	int err;
+	if (type < 0 || type >= 11 /* SOCK_MAX */)
+		API_RETURN(s, -EINVAL);
+	if (domain == AF_INET && (protocol < 0 || protocol >= 263 /* IPPROTO_MAX */))
+		API_RETURN(s, -EINVAL);
 	if (domain == AF_INET) {
 		switch (type) {
 		case SOCK_DGRAM:
@@ -475,7 +479,7 @@ int us_bind(us_stack *s, int fd, const struct sockaddr *addr, socklen_t len)
 	if (!sk)
 		API_RETURN(s, err);
 	if (!addr)
-		API_RETURN(s, -EFAULT);
+		API_RETURN(s, len ? -EFAULT : -EINVAL);
 	API_RETURN(s, sk->ops->bind ? sk->ops->bind(sk, addr, len) : -EOPNOTSUPP);
 }
 
@@ -617,6 +621,10 @@ static long do_recvmsg(us_stack *s, int fd, struct msghdr *msg, int flags)
 		r = sk->ops->recvmsg(sk, msg, flags);
 		if (r != -EAGAIN || sk->nonblock || (flags & MSG_DONTWAIT))
 			break;
+		if (sk->type != SOCK_STREAM && (sk->shutdown & RCV_SHUTDOWN)) {
+			r = 0;
+			break;
+		}
 		int w = sock_wait(sk, EPOLLIN, dl);
 		if (w < 0) {
 			r = w;
@@ -699,6 +707,8 @@ int us_close(us_stack *s, int fd)
 		struct eventpoll *ep = t->objs[fd];
 		handle_free(s, fd);
 		ep_free(s, ep);
+		if (s->mt)
+			mt_note_wakeup(s);
 		API_RETURN(s, 0);
 	}
 	struct sock *sk = t->objs[fd];
@@ -732,6 +742,11 @@ int us_getpeername(us_stack *s, int fd, struct sockaddr *addr, socklen_t *len)
 	struct sock *sk = sock_lookup(s, fd, &err);
 	if (!sk)
 		API_RETURN(s, err);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int r = sk->ops->getname(sk, (struct sockaddr *)&ss, &sl, true);
+	if (r < 0)
+		API_RETURN(s, r);
 	if (!addr || !len)
 		API_RETURN(s, -EFAULT);
 	API_RETURN(s, sk->ops->getname(sk, addr, len, true));
@@ -830,7 +845,7 @@ static int sock_setsockopt(struct sock *sk, int level, int name, const void *val
 		case SO_RCVBUF:
 		case SO_RCVBUFFORCE: {
 			/* Linux doubles the request for bookkeeping overhead. */
-			unsigned u = v < 0 ? 0u : (unsigned)v;
+			unsigned u = name == SO_RCVBUF ? (unsigned)v : v < 0 ? 0u : (unsigned)v;
 			if (name == SO_RCVBUF && u > (unsigned)s->socks.max_rcvbuf)
 				u = (unsigned)s->socks.max_rcvbuf;
 			if (u > INT32_MAX / 2)
@@ -842,7 +857,7 @@ static int sock_setsockopt(struct sock *sk, int level, int name, const void *val
 		}
 		case SO_SNDBUF:
 		case SO_SNDBUFFORCE: {
-			unsigned u = v < 0 ? 0u : (unsigned)v;
+			unsigned u = name == SO_SNDBUF ? (unsigned)v : v < 0 ? 0u : (unsigned)v;
 			if (name == SO_SNDBUF && u > (unsigned)s->socks.max_sndbuf)
 				u = (unsigned)s->socks.max_sndbuf;
 			if (u > INT32_MAX / 2)
@@ -858,7 +873,9 @@ static int sock_setsockopt(struct sock *sk, int level, int name, const void *val
 		}
 	}
 	if (level == IPPROTO_IP && sk->family == AF_INET) {
-		if ((err = sockopt_get_int(val, len, &v)))
+		if (len >= 1 && len < sizeof(int) && val)
+			v = *(const unsigned char *)val; /* do_ip_setsockopt */
+		else if ((err = sockopt_get_int(val, len, &v)))
 			return err;
 		switch (name) {
 		case IP_TTL:
@@ -951,6 +968,8 @@ static int sock_getsockopt(struct sock *sk, int level, int name, void *val, sock
 			return -ENOPROTOOPT;
 		}
 	}
+	if (sk->family == AF_INET && level != SOL_SOCKET && level != IPPROTO_IP)
+		return -EOPNOTSUPP;
 	return -ENOPROTOOPT;
 }
 

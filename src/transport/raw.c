@@ -70,7 +70,7 @@ bool raw_local_deliver(struct us_stack *s, struct skb *skb, uint8_t protocol)
 		c->data = skb_network_header(c);
 		c->len = (uint32_t)(c->tail - c->data);
 		RAW_SKB_CB(c)->saddr = ip.saddr;
-		if (sk->shutdown & RCV_SHUTDOWN || sock_queue_rcv_skb(sk, c) < 0)
+		if (sock_queue_rcv_skb(sk, c) < 0)
 			skb_drop(s, c, DROP_SOCKET_RCVBUFF);
 	}
 	return taken;
@@ -257,7 +257,7 @@ static long raw_recvmsg(struct sock *sk, struct msghdr *msg, int flags)
 		return sock_error(sk);
 	struct skb *skb = skb_peek(&sk->receive_queue);
 	if (!skb)
-		return (sk->shutdown & RCV_SHUTDOWN) ? 0 : -EAGAIN;
+		return -EAGAIN; /* the caller turns it into 0 (EOF) after SHUT_RD when blocking */
 	size_t want = iov_total(msg), dlen = skb->len;
 	size_t copied = iov_copy_to(msg, 0, skb->data, dlen < want ? dlen : want);
 	if (dlen > want)

@@ -151,7 +151,7 @@ static struct sock *udp_lookup(struct us_stack *s, uint32_t saddr, uint16_t spor
 
 static void udp_queue(struct us_stack *s, struct sock *sk, struct skb *skb)
 {
-	if (sk->shutdown & RCV_SHUTDOWN || sock_queue_rcv_skb(sk, skb) < 0) {
+	if (sock_queue_rcv_skb(sk, skb) < 0) {
 		mib_inc(s, MIB_UdpRcvbufErrors);
 		mib_inc(s, MIB_UdpInErrors);
 		skb_drop(s, skb, DROP_SOCKET_RCVBUFF);
@@ -336,6 +336,12 @@ static int udp_bind(struct sock *sk, const struct sockaddr *addr, socklen_t len)
 	uint32_t ip;
 	uint16_t port;
 	int err = sockaddr_in_get(addr, len, &ip, &port);
+	if (err == -EAFNOSUPPORT && addr->sa_family == AF_UNSPEC &&
+	    ((const struct sockaddr_in *)(const void *)addr)->sin_addr.s_addr == 0) {
+		ip = 0;
+		port = ntohs(((const struct sockaddr_in *)(const void *)addr)->sin_port);
+		err = 0;
+	}
 	if (err)
 		return err;
 	if (sk->num)
@@ -452,7 +458,7 @@ static long udp_sendmsg(struct sock *sk, const struct msghdr *msg, int flags)
 	if (sk->shutdown & SEND_SHUTDOWN)
 		return -EPIPE;
 	size_t len = iov_total(msg);
-	if (len > UDP_MAX_PAYLOAD)
+	if (len > 0xFFFF)
 		return -EMSGSIZE;
 	uint32_t daddr;
 	uint16_t dport;
@@ -468,6 +474,13 @@ static long udp_sendmsg(struct sock *sk, const struct msghdr *msg, int flags)
 			return -EINVAL;
 		}
 		int err = sockaddr_in_get(msg->msg_name, msg->msg_namelen, &daddr, &dport);
+		if (err == -EAFNOSUPPORT &&
+		    ((const struct sockaddr *)msg->msg_name)->sa_family == AF_UNSPEC) {
+			const struct sockaddr_in *u = msg->msg_name;
+			daddr = u->sin_addr.s_addr;
+			dport = ntohs(u->sin_port);
+			err = 0;
+		}
 		if (err)
 			return err;
 		if (dport == 0)
@@ -479,6 +492,8 @@ static long udp_sendmsg(struct sock *sk, const struct msghdr *msg, int flags)
 		dport = sk->dport;
 	}
 have_dest:;
+	if (len > UDP_MAX_PAYLOAD)
+		return -EMSGSIZE;
 	int err = udp_autobind(sk);
 	if (err)
 		return err;
@@ -525,7 +540,7 @@ static long udp_recvmsg(struct sock *sk, struct msghdr *msg, int flags)
 		return sock_error(sk);
 	struct skb *skb = skb_peek(&sk->receive_queue);
 	if (!skb)
-		return (sk->shutdown & RCV_SHUTDOWN) ? 0 : -EAGAIN;
+		return -EAGAIN; /* the caller turns it into 0 (EOF) after SHUT_RD when blocking */
 	size_t want = iov_total(msg);
 	size_t dlen = skb->len;
 	size_t copied = iov_copy_to(msg, 0, skb->data, dlen < want ? dlen : want);

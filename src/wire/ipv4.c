@@ -136,7 +136,7 @@ int ip_options_parse(const uint8_t *hdr, uint8_t ihl, struct ip_options *o, uint
 		}
 		uint8_t optlen = hdr[off + 1];
 		if (optlen < 2 || optlen > left) {
-			*bad_off = (uint8_t)(off + 1);
+			*bad_off = (uint8_t)off; /* the option's type byte, as Linux */
 			return -1;
 		}
 		const uint8_t *opt = hdr + off;
@@ -207,11 +207,14 @@ int ip_options_parse(const uint8_t *hdr, uint8_t ihl, struct ip_options *o, uint
 			break;
 		}
 		case IPOPT_RA:
-			if (optlen != 4 || opt[2] != 0 || opt[3] != 0) {
-				*bad_off = (uint8_t)(off + 2);
+			/* RFC 2113: value 0 means "examine"; others are
+			 * reserved and ignored, as Linux does. */
+			if (optlen < 4) {
+				*bad_off = (uint8_t)(off + 1);
 				return -1;
 			}
-			o->router_alert = true;
+			if (opt[2] == 0 && opt[3] == 0)
+				o->router_alert = true;
 			break;
 		default:
 			/* Unknown options are skipped by their length (RFC 1122
