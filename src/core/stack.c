@@ -180,6 +180,7 @@ uint64_t us_stack_poll(us_stack *s)
 		if (got >= s->rx_budget)
 			more = true;
 	}
+	tcp_flush_acks(s);
 	wheel_run(&s->wheel, stack_update_time(s));
 	dev_flush_all(s);
 	s->in_poll = false;

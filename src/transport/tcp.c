@@ -195,6 +195,7 @@ struct tcp_sock *tcp_sock_new(struct us_stack *s)
 	list_init(&tp->ehash_node);
 	list_init(&tp->lhash_node);
 	list_init(&tp->orphan_node);
+	list_init(&tp->ack_node);
 	list_init(&tp->syn_queue);
 	list_init(&tp->accept_queue);
 	list_init(&tp->accept_node);
@@ -291,6 +292,7 @@ void tcp_done(struct tcp_sock *tp)
 	if (sk->state == TCP_TIME_WAIT) {
 		/* A timewait socket ends by being freed. */
 		tcp_clear_timers(tp);
+		list_del(&tp->ack_node);
 		tcp_ehash_del(tp);
 		tcp_bhash_del(tp);
 		tcp_destroy(tp);
@@ -298,6 +300,7 @@ void tcp_done(struct tcp_sock *tp)
 	}
 	tcp_set_state(tp, TCP_CLOSE);
 	tcp_clear_timers(tp);
+	list_del(&tp->ack_node);
 	tcp_ehash_del(tp);
 	if (tp->in_lhash) {
 		list_del(&tp->lhash_node);
@@ -1145,6 +1148,7 @@ void tcp_init(struct us_stack *s)
 	for (unsigned i = 0; i < (1u << TCP_BHASH_BITS); i++)
 		list_init(&t->bhash[i]);
 	list_init(&t->orphans);
+	list_init(&t->ack_list);
 	t->timestamps = true;
 	t->sack = true;
 	t->window_scaling = true;

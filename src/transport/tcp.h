@@ -101,6 +101,7 @@ struct tcp_sock {
 	struct list_head ehash_node;   /* established/bound-4-tuple table */
 	struct list_head lhash_node;   /* listening table */
 	struct list_head orphan_node;  /* sockets without a handle */
+	struct list_head ack_node;     /* in tcp_state.ack_list: ACK at the end of the round */
 	bool in_ehash, in_lhash, in_bhash, orphan;
 
 	/* Send sequence space (RFC 9293 3.3.1). */
@@ -229,6 +230,7 @@ struct tcp_state {
 	struct list_head bhash[1 << TCP_BHASH_BITS];
 	struct list_head reqhash[1 << TCP_EHASH_BITS];
 	struct list_head orphans;
+	struct list_head ack_list;     /* ACKs deferred to the end of a poll round */
 	unsigned orphan_count, tw_count, estab_count, req_count;
 	/* Knobs. */
 	bool timestamps, sack, window_scaling, syncookies;
@@ -320,6 +322,8 @@ void tcp_set_rto(struct tcp_sock *tp);
 void tcp_enter_loss(struct tcp_sock *tp);
 void tcp_cleanup_rbuf(struct tcp_sock *tp, uint32_t copied);
 void tcp_init_transfer(struct tcp_sock *tp);
+/* Sends the ACKs deferred during this poll round (GRO-like coalescing). */
+void tcp_flush_acks(struct us_stack *s);
 
 /* tcp_timer.c */
 void tcp_init_timers(struct tcp_sock *tp);

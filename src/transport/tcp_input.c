@@ -121,10 +121,31 @@ static void tcp_ack_snd_check(struct tcp_sock *tp)
 		return;
 	uint32_t mss = tp->rcv_mss ? tp->rcv_mss : tp->advmss;
 	if (tp->ack_now || tp->quick || tp->quickack_opt || tp->ooo_queue.qlen ||
-	    tp->rcv_nxt - tp->rcv_wup > mss)
+	    tp->rcv_nxt - tp->rcv_wup > mss) {
+		/* In-order data read in one poll round is acknowledged once at
+		 * the end of the round, as Linux acknowledges a GRO batch: one
+		 * ACK write instead of one per two frames. Duplicate ACKs for
+		 * out-of-order data go at once: the sender counts them. */
+		struct us_stack *s = tp->sk.stack;
+		if (s->in_poll && !tp->ooo_queue.qlen && !(tp->sk.shutdown & RCV_SHUTDOWN)) {
+			if (list_empty(&tp->ack_node))
+				list_add_tail(&tp->ack_node, &s->tcp.ack_list);
+			return;
+		}
 		tcp_send_ack(tp);
-	else
+	} else {
 		tcp_send_delayed_ack(tp);
+	}
+}
+
+void tcp_flush_acks(struct us_stack *s)
+{
+	while (!list_empty(&s->tcp.ack_list)) {
+		struct tcp_sock *tp = list_first_entry(&s->tcp.ack_list, struct tcp_sock, ack_node);
+		list_del(&tp->ack_node);
+		if (tp->ack_pending)
+			tcp_send_ack(tp);
+	}
 }
 
 static void tcp_schedule_ack(struct tcp_sock *tp, bool now)
