@@ -113,6 +113,13 @@ int serve_parse(struct serve_cfg *cfg, const char *spec)
 
 int serve_open(us_stack *s, struct serve_cfg *cfg, int epfd)
 {
+	/* The pattern repeats every 251 bytes: any window of CHUNK bytes is
+	 * this buffer at offset (position % 251). */
+	cfg->pattern = malloc(251 + CHUNK);
+	if (!cfg->pattern)
+		return cli_error("out of memory"), -1;
+	for (size_t i = 0; i < 251 + CHUNK; i++)
+		cfg->pattern[i] = serve_pattern_byte(i);
 	if (!cfg->max_conns)
 		cfg->max_conns = 20000;
 	if (!cfg->idle_ms)
@@ -215,7 +222,7 @@ static bool out_append(struct conn *c, const void *p, size_t n)
 
 /* Sends pending bytes, then the body. Returns -1 when the connection
  * failed, 1 when everything is sent, 0 when the socket is full. */
-static int conn_flush(us_stack *s, struct conn *c)
+static int conn_flush(us_stack *s, struct serve_cfg *cfg, struct conn *c)
 {
 	while (c->outoff < c->outlen) {
 		ssize_t n = us_send(s, c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
@@ -230,9 +237,9 @@ static int conn_flush(us_stack *s, struct conn *c)
 	while (c->body_left) {
 		size_t want = c->body_left < CHUNK ? (size_t)c->body_left : CHUNK;
 		size_t have;
+		const uint8_t *src = buf;
 		if (c->body_pattern) {
-			for (size_t i = 0; i < want; i++)
-				buf[i] = serve_pattern_byte(c->body_pos + i);
+			src = cfg->pattern + c->body_pos % 251;
 			have = want;
 		} else {
 			ssize_t r = pread(c->file_fd, buf, want, (off_t)c->body_pos);
@@ -240,7 +247,7 @@ static int conn_flush(us_stack *s, struct conn *c)
 				return -1; /* the file shrank under us */
 			have = (size_t)r;
 		}
-		ssize_t n = us_send(s, c->fd, buf, have, MSG_NOSIGNAL);
+		ssize_t n = us_send(s, c->fd, src, have, MSG_NOSIGNAL);
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -1;
 		c->body_pos += (uint64_t)n;
@@ -555,7 +562,7 @@ static void conn_event(us_stack *s, struct serve_cfg *cfg, int epfd, struct conn
 			out_append(c, line, sizeof(line));
 		}
 	}
-	int f = conn_flush(s, c);
+	int f = conn_flush(s, cfg, c);
 	if (f < 0) {
 		conn_close(s, cfg, c);
 		return;
@@ -566,7 +573,7 @@ static void conn_event(us_stack *s, struct serve_cfg *cfg, int epfd, struct conn
 			return;
 		}
 		http_process(cfg, c);
-		f = conn_flush(s, c);
+		f = conn_flush(s, cfg, c);
 		if (f < 0) {
 			conn_close(s, cfg, c);
 			return;
@@ -640,4 +647,6 @@ void serve_close(us_stack *s, struct serve_cfg *cfg)
 	for (int i = 0; i < cfg->n; i++)
 		if (cfg->svc[i].fd >= 0)
 			us_close(s, cfg->svc[i].fd);
+	free(cfg->pattern);
+	cfg->pattern = NULL;
 }

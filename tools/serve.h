@@ -42,6 +42,7 @@ struct serve_cfg {
 	struct conn *conns;   /* every open connection */
 	unsigned nconns;
 	uint64_t last_sweep_ms;
+	uint8_t *pattern;     /* the /bytes pattern, 251 + CHUNK bytes long */
 };
 
 /* Parses "echo:7,discard:9,chargen:19,http:80,udp-echo:7" (ports may be
