@@ -236,6 +236,7 @@ static long raw_sendmsg(struct sock *sk, const struct msghdr *msg, int flags)
 		.ttl = sk->ttl > 0 ? (uint8_t)sk->ttl : 0,
 		.tos = sk->tos,
 		.oif = sk->bound_dev_if,
+		.rt = &rt,
 	};
 	if (sk->protocol == IPPROTO_ICMP_ && len >= ICMP_HLEN) {
 		const uint8_t *ic = skb->data;

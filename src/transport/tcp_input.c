@@ -1093,9 +1093,13 @@ static void tcp_rcv_state_process(struct tcp_sock *tp, struct skb *skb, const st
 	case TCP_CLOSE_WAIT:
 	case TCP_CLOSING:
 	case TCP_LAST_ACK:
-		/* The peer's FIN came already: anything after it is ignored. */
+		/* The peer's FIN came already: data after it is ignored (a
+		 * bare ACK carries nothing more to queue). */
 		if (!before(cb->seq, tp->rcv_nxt)) {
-			skb_drop(s, skb, DROP_TCP_CLOSE);
+			if (skb->len)
+				skb_drop(s, skb, DROP_TCP_CLOSE);
+			else
+				skb_free(skb);
 			break;
 		}
 		tcp_data_queue(tp, skb);

@@ -521,6 +521,7 @@ have_dest:;
 		.ttl = sk->ttl > 0 ? (uint8_t)sk->ttl : 0,
 		.tos = sk->tos,
 		.oif = sk->bound_dev_if,
+		.rt = &rt,
 	};
 	err = ip_send_skb(s, skb, &tx);
 	if (err && err != -ENOBUFS)
