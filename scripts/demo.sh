@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The main job: build ustack, run it on a TAP device inside a private network
-# namespace and let Linux ping it. Where TAP or namespaces are not available,
-# two in-process stacks ping each other instead.
+# namespace and let Linux ping it and fetch a page from its HTTP server with
+# curl. Where TAP or namespaces are not available, two in-process stacks ping
+# each other instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
+cmake --build build --target ustack -j"$(nproc)" >/dev/null
 USTACK=$PWD/build/ustack
 
 can_tap() {
@@ -36,8 +37,8 @@ cleanup() {
 trap cleanup EXIT
 
 ip netns add "$NS"
-echo "+ ip netns exec $NS ustack run --tap tap0=10.20.0.2/24"
-ip netns exec "$NS" "$USTACK" run --tap tap0=10.20.0.2/24 >"$LOG" 2>&1 &
+echo "+ ip netns exec $NS ustack run --tap tap0=10.20.0.2/24 --serve echo,discard,chargen,http"
+ip netns exec "$NS" "$USTACK" run --tap tap0=10.20.0.2/24 --serve echo,discard,chargen,http >"$LOG" 2>&1 &
 PID=$!
 for _ in $(seq 100); do grep -q '^ready' "$LOG" && break; sleep 0.05; done
 grep '^ready' "$LOG" || { cat "$LOG"; exit 1; }
@@ -49,6 +50,12 @@ echo "+ ping -c 5 10.20.0.2 (Linux -> ustack)"
 ip netns exec "$NS" ping -c 5 -i 0.2 10.20.0.2
 echo "+ ping -c 3 -s 65000 10.20.0.2 (fragmented both ways)"
 ip netns exec "$NS" ping -c 3 -i 0.2 -s 65000 10.20.0.2 | tail -2
+
+echo "+ curl http://10.20.0.2/bytes/10000000 (Linux -> ustack's HTTP server)"
+ip netns exec "$NS" curl -sS -o /dev/null -w '  HTTP %{http_code}, %{size_download} bytes in %{time_total} s\n' \
+  http://10.20.0.2/bytes/10000000
+echo "+ echo hello | nc 10.20.0.2 7 (TCP echo)"
+echo hello | ip netns exec "$NS" nc -q 1 10.20.0.2 7
 
 kill -INT "$PID"
 wait "$PID"
