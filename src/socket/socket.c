@@ -579,6 +579,27 @@ static long check_msg(const struct msghdr *msg)
 	return 0;
 }
 
+/* A copy of msg's iovec that starts skip bytes in (for the part of a
+ * stream send or MSG_WAITALL receive still to do). */
+static void msg_skip(const struct msghdr *in, size_t skip, struct msghdr *out, struct iovec *iov)
+{
+	*out = *in;
+	size_t n = 0;
+	for (size_t i = 0; i < in->msg_iovlen; i++) {
+		size_t l = in->msg_iov[i].iov_len;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		iov[n].iov_base = (uint8_t *)in->msg_iov[i].iov_base + skip;
+		iov[n].iov_len = l - skip;
+		skip = 0;
+		n++;
+	}
+	out->msg_iov = iov;
+	out->msg_iovlen = n;
+}
+
 static long do_sendmsg(us_stack *s, int fd, const struct msghdr *msg, int flags)
 {
 	int err = -EBADF;
@@ -591,9 +612,26 @@ static long do_sendmsg(us_stack *s, int fd, const struct msghdr *msg, int flags)
 	if (!sk->ops->sendmsg)
 		return -EOPNOTSUPP;
 	uint64_t dl = sock_deadline(sk, sk->sndtimeo_ns);
+	bool nonblock = sk->nonblock || (flags & MSG_DONTWAIT);
+	size_t total = iov_total(msg), done = 0;
+	struct iovec iov[IOV_MAX_];
+	struct msghdr part;
 	for (;;) {
-		r = sk->ops->sendmsg(sk, msg, flags);
-		if (r != -EAGAIN || sk->nonblock || (flags & MSG_DONTWAIT))
+		const struct msghdr *m = msg;
+		if (done) {
+			msg_skip(msg, done, &part, iov);
+			m = &part;
+		}
+		r = sk->ops->sendmsg(sk, m, flags);
+		if (r > 0 && sk->type == SOCK_STREAM) {
+			/* A blocking stream send queues everything (as Linux's
+			 * tcp_sendmsg waits for room between pieces). */
+			done += (size_t)r;
+			if (done >= total || nonblock)
+				return (long)done;
+			r = -EAGAIN;
+		}
+		if (r != -EAGAIN || nonblock)
 			break;
 		int w = sock_wait(sk, EPOLLOUT, dl);
 		if (w < 0) {
@@ -601,7 +639,8 @@ static long do_sendmsg(us_stack *s, int fd, const struct msghdr *msg, int flags)
 			break;
 		}
 	}
-	return r;
+	/* Interrupted or timed out after part of it: that part was sent. */
+	return done ? (long)done : r;
 }
 
 static long do_recvmsg(us_stack *s, int fd, struct msghdr *msg, int flags)
@@ -617,9 +656,31 @@ static long do_recvmsg(us_stack *s, int fd, struct msghdr *msg, int flags)
 		return -EOPNOTSUPP;
 	msg->msg_flags = 0;
 	uint64_t dl = sock_deadline(sk, sk->rcvtimeo_ns);
+	bool nonblock = sk->nonblock || (flags & MSG_DONTWAIT);
+	/* MSG_WAITALL on a stream: fill the whole buffer unless the stream
+	 * ends, fails, or the wait is cut short (tcp_recvmsg's target). */
+	bool waitall = (flags & MSG_WAITALL) && sk->type == SOCK_STREAM && !(flags & MSG_PEEK);
+	size_t total = iov_total(msg), done = 0;
+	struct iovec iov[IOV_MAX_];
+	struct msghdr part;
 	for (;;) {
-		r = sk->ops->recvmsg(sk, msg, flags);
-		if (r != -EAGAIN || sk->nonblock || (flags & MSG_DONTWAIT))
+		struct msghdr *m = msg;
+		if (done) {
+			msg_skip(msg, done, &part, iov);
+			m = &part;
+		}
+		r = sk->ops->recvmsg(sk, m, flags);
+		if (done)
+			msg->msg_flags |= part.msg_flags;
+		if (r > 0 && waitall) {
+			done += (size_t)r;
+			if (done >= total || nonblock)
+				return (long)done;
+			r = -EAGAIN;
+		} else if (r == 0 && done) {
+			return (long)done; /* the stream ended */
+		}
+		if (r != -EAGAIN || nonblock)
 			break;
 		if (sk->type != SOCK_STREAM && (sk->shutdown & RCV_SHUTDOWN)) {
 			r = 0;
@@ -631,7 +692,7 @@ static long do_recvmsg(us_stack *s, int fd, struct msghdr *msg, int flags)
 			break;
 		}
 	}
-	return r;
+	return done ? (long)done : r;
 }
 
 ssize_t us_sendmsg(us_stack *s, int fd, const struct msghdr *msg, int flags)
