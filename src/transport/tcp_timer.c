@@ -145,8 +145,11 @@ static void tcp_retransmit_timer(struct tcp_sock *tp)
 	if (tp->sk.state != TCP_SYN_SENT && tp->sk.state != TCP_SYN_RECV)
 		tcp_enter_loss(tp);
 	struct skb *head = skb_peek(&tp->rtx_queue);
-	if (head && tcp_retransmit_skb(tp, head) < 0) {
-		/* No memory: try again soon, without backing off. */
+	int err = head ? tcp_retransmit_skb(tp, head) : 0;
+	if (err == -ENOBUFS || err == -ENOMEM) {
+		/* Local congestion: try again soon, without backing off. Any
+		 * other failure (no route) backs off and counts towards the
+		 * timeout, as Linux's tcp_retransmit_timer. */
 		tcp_reset_rtx_timer(tp, ICSK_TIME_RETRANS, TCP_RESOURCE_PROBE_MS);
 		return;
 	}
