@@ -1225,9 +1225,14 @@ int tcp_v4_rcv(struct skb *skb)
 		tp = NULL; /* a SYN recycles the connection: to the listener */
 	}
 	if (tp) {
+		/* Processing may end the connection (an orphan reaching
+		 * TIME_WAIT is freed): hold it until we are done, as Linux's
+		 * lookup does. */
+		sock_hold(&tp->sk);
 		tp->segs_in++;
 		if (!tcp_fast_path(tp, skb))
 			tcp_rcv_state_process(tp, skb, &th, &opt);
+		sock_put(&tp->sk);
 		return 0;
 	}
 	struct tcp_request *req = tcp_req_lookup(s, ip.daddr, th.dport, ip.saddr, th.sport);
