@@ -23,6 +23,7 @@
 #include "../core/stack.h"
 #include "../socket/mt.h"
 #include "../wire/eth.h"
+#include "bpf_run.h"
 #include "pcap_writer.h"
 
 #define CAP_EXT_NAME "capture"
@@ -42,10 +43,10 @@ struct cap_session {
 	int link;                      /* LINK_*: of the device (single-device captures) */
 	enum us_capture_dir dir;
 	char *filter;
-	struct bpf_program prog[LINK_NCLASS];
-	bool have_prog[LINK_NCLASS];   /* else: every frame of the class */
-	bool reject[LINK_NCLASS];      /* the filter cannot apply to the class */
-	bool sll;                      /* "any" in pcap: Linux cooked headers */
+	struct bpf_program prog[LINK_NCLASS];  /* from pcap_compile */
+	bool have_prog[LINK_NCLASS];
+	struct capbpf run[LINK_NCLASS];  /* what the tap runs per link class */
+	bool sll;                      /* "any": Linux cooked headers */
 	unsigned snaplen;
 	unsigned flush_ms;
 	uint64_t ts_offset_ns;
@@ -172,8 +173,14 @@ static uint32_t epb_flags(const struct skb *skb)
 	}
 }
 
-static void cap_record(struct cap_session *c, const struct skb *skb, const struct netdev *dev,
-		       const uint8_t *frame, uint32_t len)
+/* A program that takes nothing: for a link class the filter cannot apply
+ * to ("ether host X" on a TUN device, in a capture on every device). */
+static const struct bpf_insn reject_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+
+/* The copy: out of the tap's fast path. */
+static __attribute__((noinline)) void cap_record(struct cap_session *c, const struct skb *skb,
+						 const struct netdev *dev, const uint8_t *frame,
+						 uint32_t len)
 {
 	uint8_t sll[SLL_HDR_LEN];
 	uint32_t skip = 0;
@@ -197,8 +204,8 @@ static void cap_record(struct cap_session *c, const struct skb *skb, const struc
 	if (likely(err == 0)) {
 		c->st.captured++;
 		c->st.bytes = c->w.bytes;
-		if (c->w.kind != CAPW_FILE && !c->w.waiting && c->w.len >= (64u << 10))
-			capw_flush(&c->w, 0); /* a live reader wants it soon */
+		if (!c->w.waiting && c->w.len >= (64u << 10))
+			capw_flush(&c->w, 0); /* in 64 KiB writes; a live reader wants it soon */
 		if (c->w.failed)
 			session_output_failed(c);
 		else
@@ -215,33 +222,54 @@ static void cap_record(struct cap_session *c, const struct skb *skb, const struc
 	arm_flush(c);
 }
 
-/* The tap: runs for every frame of every device while the capture is on. */
+/* A device named by a capture before it existed becomes the capture's
+ * device when its first frame passes. */
+static __attribute__((noinline)) bool cap_adopt(struct cap_session *c, const struct netdev *dev)
+{
+	if (c->ifindex || strcmp(dev->name, c->devname) || dev_link(dev) != c->link)
+		return false;
+	c->ifindex = dev->ifindex;
+	capw_rename_iface(&c->w, -1, dev->ifindex); /* the pcapng IDB written for it */
+	return true;
+}
+
+/* The tap: runs for every frame of every device while the capture is on,
+ * so it is short: which device and direction, the filter on the frame in
+ * place, and only then the copy. */
 static int cap_tap(struct skb *skb, struct netdev *dev, struct packet_type *pt)
 {
 	struct cap_session *c = pt->priv;
-	if (!c->any && dev->ifindex != c->ifindex) {
-		/* The named device did not exist when the capture started. */
-		if (c->ifindex || strcmp(dev->name, c->devname) || dev_link(dev) != c->link)
+	if (!c->any && unlikely(dev->ifindex != c->ifindex) && !cap_adopt(c, dev))
+		return 0;
+	if (skb->pkt_type == PACKET_OUTGOING) {
+		/* As libpcap on Linux: the loopback's transmitted copy is
+		 * skipped, the same packet is seen again as received. */
+		if (c->dir == US_CAPTURE_IN || dev->type == NETDEV_LOOPBACK)
 			return 0;
-		c->ifindex = dev->ifindex;
+	} else if (c->dir == US_CAPTURE_OUT) {
+		return 0;
 	}
-	bool out = skb->pkt_type == PACKET_OUTGOING;
-	/* As libpcap on Linux: the loopback's transmitted copy is skipped,
-	 * the same packet is seen again as received. */
-	if (out && dev->type == NETDEV_LOOPBACK)
-		return 0;
-	if (c->dir != US_CAPTURE_INOUT && out != (c->dir == US_CAPTURE_OUT))
-		return 0;
 	c->st.seen++;
 	const uint8_t *frame = skb_mac_header(skb);
 	uint32_t len = (uint32_t)(skb->tail - frame);
-	int k = dev_link(dev);
-	if (c->have_prog[k]) {
-		if (!bpf_filter(c->prog[k].bf_insns, frame, len, len))
-			return 0;
-	} else if (unlikely(c->reject[k])) {
+	if (!capbpf_run(&c->run[dev->type != NETDEV_ETHER], frame, len, len))
 		return 0;
-	}
+	c->st.matched++;
+	cap_record(c, skb, dev, frame, len);
+	return 0;
+}
+
+/* The tap of the common case, a single device that exists (the device
+ * layer matches pt->dev), both directions, not the loopback, a filter
+ * run natively: the least work per frame. */
+static int cap_tap_dev(struct skb *skb, struct netdev *dev, struct packet_type *pt)
+{
+	struct cap_session *c = pt->priv;
+	c->st.seen++;
+	const uint8_t *frame = skb_mac_header(skb);
+	uint32_t len = (uint32_t)(skb->tail - frame);
+	if (likely(!capbpf_run(&c->run[c->link], frame, len, len)))
+		return 0;
 	c->st.matched++;
 	cap_record(c, skb, dev, frame, len);
 	return 0;
@@ -294,6 +322,10 @@ static int compile_filter(struct cap_session *c, int k, char *msg, size_t msglen
 	}
 	pcap_close(p);
 	c->have_prog[k] = true;
+	if (capbpf_init(&c->run[k], c->prog[k].bf_insns, c->prog[k].bf_len) < 0) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -319,9 +351,11 @@ static void session_free(struct us_stack *s, struct cap_session *c, unsigned wai
 	if (left)
 		us_log(s, US_LOG_WARN, "capture %d: %zu bytes not delivered to %s", c->id, left,
 		       c->output ? c->output : "?");
-	for (int k = 0; k < LINK_NCLASS; k++)
+	for (int k = 0; k < LINK_NCLASS; k++) {
+		capbpf_free(&c->run[k]);
 		if (c->have_prog[k])
 			pcap_freecode(&c->prog[k]);
+	}
 	list_del(&c->list);
 	free(c->filter);
 	free(c->output);
@@ -425,7 +459,10 @@ int capture_start(struct us_stack *s, const struct us_capture_opts *o, char *err
 				cap_err(err, errlen, "bad filter '%s': %s", c->filter, msg);
 				goto fail;
 			}
-			c->reject[!c->link] = true;
+			if (capbpf_init(&c->run[!c->link], reject_all, 1) < 0) {
+				r = -ENOMEM;
+				goto fail;
+			}
 		} else {
 			char msg2[sizeof(msg)];
 			int r0 = compile_filter(c, LINK_ETHER, msg, sizeof(msg));
@@ -437,8 +474,11 @@ int capture_start(struct us_stack *s, const struct us_capture_opts *o, char *err
 			}
 			/* "ether host X" has no meaning on a TUN device: its
 			 * frames are left out rather than the capture refused. */
-			c->reject[LINK_ETHER] = r0 < 0;
-			c->reject[LINK_RAW] = r1 < 0;
+			if ((r0 < 0 && capbpf_init(&c->run[LINK_ETHER], reject_all, 1) < 0) ||
+			    (r1 < 0 && capbpf_init(&c->run[LINK_RAW], reject_all, 1) < 0)) {
+				r = -ENOMEM;
+				goto fail;
+			}
 		}
 	} else {
 		c->filter = strdup("");
@@ -499,6 +539,11 @@ int capture_start(struct us_stack *s, const struct us_capture_opts *o, char *err
 	c->pt.type = ETH_P_ALL;
 	c->pt.dev = NULL;
 	c->pt.func = cap_tap;
+	if (dev && dev->type != NETDEV_LOOPBACK && c->dir == US_CAPTURE_INOUT &&
+	    capbpf_native(&c->run[c->link])) {
+		c->pt.dev = dev; /* (netdev_unregister drops the tap with the device) */
+		c->pt.func = cap_tap_dev;
+	}
 	c->pt.priv = c;
 	dev_add_pack(s, &c->pt);
 	c->registered = true;

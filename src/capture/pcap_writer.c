@@ -216,9 +216,9 @@ static int open_fifo(struct capw *w)
 	return 0;
 }
 
-/* A pipe we were handed: our own open file description when the kernel
- * gives one (so that O_NONBLOCK does not change the caller's), else the
- * caller's, made non-blocking. */
+/* A pipe (or terminal) we were handed: our own open file description
+ * when the kernel gives one (so that O_NONBLOCK does not change the
+ * caller's), else the caller's, made non-blocking. */
 static int own_pipe_fd(int fd)
 {
 	char p[64];
@@ -331,18 +331,29 @@ int capw_open(struct capw *w, const struct capw_cfg *cfg, char *err, size_t errl
 			r = open_fifo(w);
 			if (r < 0)
 				set_err(err, errlen, "cannot open '%s': %s", cfg->path, strerror(-r));
-		} else if (stat(cfg->path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
-			set_err(err, errlen, "'%s' is not a file or a FIFO%s", cfg->path, "");
-			r = -EINVAL;
-		} else {
-			w->kind = CAPW_FILE;
-			if (w->rotate_bytes && stat(cfg->path, &st) == 0 && S_ISCHR(st.st_mode)) {
+		} else if (stat(cfg->path, &st) == 0 && S_ISCHR(st.st_mode)) {
+			/* /dev/null, a terminal: never waited on. */
+			w->kind = CAPW_PIPE;
+			if (w->rotate_bytes) {
 				set_err(err, errlen, "'%s' is a device: rotation needs regular files%s",
 					cfg->path, "");
 				r = -EINVAL;
 			} else {
-				r = open_file(w, err, errlen);
+				int fd = open(cfg->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+				if (fd < 0) {
+					r = -errno;
+					set_err(err, errlen, "cannot open '%s': %s", cfg->path, strerror(errno));
+				} else {
+					w->fd = fd;
+					w->files = 1;
+				}
 			}
+		} else if (stat(cfg->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			set_err(err, errlen, "'%s' is not a file or a FIFO%s", cfg->path, "");
+			r = -EINVAL;
+		} else {
+			w->kind = CAPW_FILE;
+			r = open_file(w, err, errlen);
 		}
 	} else {
 		struct stat st;
@@ -356,7 +367,8 @@ int capw_open(struct capw *w, const struct capw_cfg *cfg, char *err, size_t errl
 			capw_close(w);
 			return -EINVAL;
 		}
-		if (S_ISFIFO(st.st_mode)) {
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+			/* A pipe, a terminal: written without blocking. */
 			w->kind = CAPW_PIPE;
 			r = own_pipe_fd(cfg->fd);
 		} else {
@@ -396,6 +408,13 @@ int capw_add_iface(struct capw *w, int ifindex, const char *ifname, uint16_t lin
 		return id;
 	commit(w, idb_write(p, ifname, linktype, w->snaplen));
 	return 0;
+}
+
+void capw_rename_iface(struct capw *w, int from, int to)
+{
+	for (unsigned i = 0; i < w->nifs; i++)
+		if (w->ifs[i].ifindex == from)
+			w->ifs[i].ifindex = to;
 }
 
 static int rotate(struct capw *w)

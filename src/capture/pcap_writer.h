@@ -23,8 +23,8 @@
 #define SLL_HDR_LEN 16
 
 enum capw_kind {
-	CAPW_FILE,   /* regular file or character device: written through */
-	CAPW_PIPE,   /* pipe or FIFO: non-blocking write() */
+	CAPW_FILE,   /* regular file: written through */
+	CAPW_PIPE,   /* pipe, FIFO, character device: non-blocking write() */
 	CAPW_SOCKET, /* socket: send(MSG_DONTWAIT | MSG_NOSIGNAL) */
 };
 
@@ -85,6 +85,8 @@ struct capw_rec {
 int capw_open(struct capw *w, const struct capw_cfg *cfg, char *err, size_t errlen);
 /* Describes an interface now (pcapng; a no-op for pcap). */
 int capw_add_iface(struct capw *w, int ifindex, const char *ifname, uint16_t linktype);
+/* The interface described as ifindex from becomes ifindex to. */
+void capw_rename_iface(struct capw *w, int from, int to);
 /* Queues one record: 0, or -ENOBUFS when it does not fit (dropped), or
  * -EIO once the output has failed. */
 int capw_add(struct capw *w, const struct capw_rec *r);

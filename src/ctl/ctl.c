@@ -370,7 +370,7 @@ static void client_request(struct ctl_state *st, struct ctl_client *c, char *lin
 	out_free(&body);
 	if (c->out.oom) {
 		out_reset(&c->out);
-		out_puts(&c->out, "error 15\nout of memory\n\n");
+		out_puts(&c->out, "error 14\nout of memory\n");
 		c->closing = true;
 	}
 	/* A descriptor sent with a request is for that request only. */
@@ -514,18 +514,24 @@ static bool peer_allowed(int fd)
 	return cr.uid == geteuid() || cr.uid == 0;
 }
 
+/* An error reply to a connection we do not keep, and the close. */
+static void refuse(int fd, const char *msg)
+{
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), "error %zu\n%s\n", strlen(msg) + 1, msg);
+	ssize_t w = send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)w;
+	close(fd);
+}
+
 static void ctl_accept(struct ctl_state *st, uint64_t now)
 {
 	for (int round = 0; round < 64; round++) {
 		int fd = accept4(st->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		static const char busy[] = "error 31\ntoo many control connections\n";
-		static const char denied[] = "error 18\npermission denied\n";
 		if (!peer_allowed(fd)) {
-			ssize_t w = send(fd, denied, sizeof(denied) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-			(void)w;
-			close(fd);
+			refuse(fd, "permission denied");
 			continue;
 		}
 		int slot = -1;
@@ -536,9 +542,7 @@ static void ctl_accept(struct ctl_state *st, uint64_t now)
 			}
 		struct ctl_client *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
 		if (!c) {
-			ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-			(void)w;
-			close(fd);
+			refuse(fd, "too many control connections");
 			continue;
 		}
 		c->fd = fd;

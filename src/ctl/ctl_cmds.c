@@ -872,7 +872,9 @@ static void ss_visit(void *arg, struct sock *sk)
 	int kind = ss_kind(&d);
 	if (kind != c->pass || !(c->kinds & kind))
 		return;
-	const char *state = d.family == AF_PACKET ? "UNCONN" : ss_state(d.state);
+	/* Datagram and raw sockets are ESTAB when connected, else UNCONN. */
+	const char *state = kind == SS_TCP ? ss_state(d.state)
+			    : d.state == TCP_ESTABLISHED && d.family != AF_PACKET ? "ESTAB" : "UNCONN";
 	bool listening = !strcmp(state, "LISTEN") || !strcmp(state, "UNCONN");
 	if (c->listening && !listening)
 		return;

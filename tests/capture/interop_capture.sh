@@ -76,9 +76,9 @@ for i in $(seq 10); do
 done
 log "10 UDP echoes"
 if [ "$HTTP" = 1 ]; then
-	code=$(nsx "$NS" curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://10.0.0.2/) || fail "curl failed"
-	[ "$code" = 200 ] || fail "curl: HTTP $code"
-	log "curl: HTTP 200"
+	got=$(nsx "$NS" curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 10 http://10.0.0.2/bytes/20000) || fail "curl failed"
+	[ "$got" = "200 20000" ] || fail "curl: $got (expected HTTP 200 and 20000 bytes)"
+	log "curl: HTTP 200, 20000 bytes"
 else
 	nsx "$NS" curl -s -o /dev/null --max-time 3 http://10.0.0.2/ && fail "curl to a stack without http succeeded?"
 	log "curl to port 80 (no http service): refused or timed out, as expected"
@@ -97,7 +97,7 @@ wait "$LIVE_PID" || true
 
 stop_ustack INT
 grep -q "packets captured" "$USTACK_ERR" || fail "ustack run printed no capture counters"
-kill -INT "$TCPDUMP_PID"
+kill -TERM "$TCPDUMP_PID"
 wait "$TCPDUMP_PID" || true
 
 # 1. The same frames on both sides, byte for byte.
@@ -113,8 +113,12 @@ read -r n_ts_l b_ts_l < <(tshark -r "$WORKDIR/linux.pcap" -T fields -e frame.len
 [ "$n_ts" = "$n_ts_l" ] && [ "$b_ts" = "$b_ts_l" ] && [ "$n_ts" = "$n_l" ] && [ "$b_ts" = "$b_l" ] ||
 	fail "tshark -r: ustack $n_ts frames/$b_ts bytes, linux $n_ts_l/$b_ts_l, expected $n_l/$b_l"
 log "tcpdump -r and tshark -r: $n_l frames, $b_l bytes on both sides"
-tcpdump -r "$WORKDIR/ustack.pcap" -n 2>/dev/null | grep -q "ICMP echo reply" || fail "no echo reply in the capture"
-tshark -r "$WORKDIR/ustack.pcap" -Y "udp.port == 7" 2>/dev/null | grep -qi "echo" || fail "tshark does not see the UDP echo"
+# (grep reads all: with pipefail, an early exit would fail the writer)
+tcpdump -r "$WORKDIR/ustack.pcap" -n 2>/dev/null | grep -c "ICMP echo reply" >/dev/null || fail "no echo reply in the capture"
+tshark -r "$WORKDIR/ustack.pcap" -Y "udp.port == 7" 2>/dev/null | grep -ci "echo" >/dev/null || fail "tshark does not see the UDP echo"
+if [ "$HTTP" = 1 ]; then
+	tshark -r "$WORKDIR/ustack.pcap" -Y http 2>/dev/null | grep -c "HTTP/1.1 200 OK" >/dev/null || fail "tshark does not see the HTTP response"
+fi
 
 # 2. The filters: what tcpdump -r FILTER finds in Linux's capture.
 for k in "${!FILTERS[@]}"; do
@@ -138,7 +142,7 @@ n_ng=$(tcpdump -r "$WORKDIR/any.pcapng" -n 2>/dev/null | wc -l)
 n_ng_ts=$(tshark -r "$WORKDIR/any.pcapng" 2>/dev/null | wc -l)
 # everything of the run but the gratuitous ARP sent before it started
 [ "$n_ng" -eq $((n_l - 1)) ] && [ "$n_ng_ts" -eq "$n_ng" ] || fail "pcapng: tcpdump $n_ng, tshark $n_ng_ts frames, expected $((n_l - 1))"
-tshark -r "$WORKDIR/any.pcapng" -T fields -e frame.interface_name 2>/dev/null | sort -u | grep -qx t0 || fail "pcapng: no interface named t0"
+tshark -r "$WORKDIR/any.pcapng" -T fields -e frame.interface_name 2>/dev/null | sort -u | grep -x t0 >/dev/null || fail "pcapng: no interface named t0"
 log "pcapng -i any: $n_ng frames, interface t0"
 
 for line in "${NOT_RUN[@]}"; do echo "NOT RUN: $line"; done

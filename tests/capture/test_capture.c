@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/bpf_run.h"
 #include "nettest.h"
 #include "test.h"
 #include "ustack/capture.h"
@@ -30,6 +31,16 @@
 
 static char tmpdir[256];
 
+static void cleanup_tmp(void)
+{
+	if (!tmpdir[0])
+		return;
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
 static void make_tmpdir(void)
 {
 	if (tmpdir[0])
@@ -39,6 +50,7 @@ static void make_tmpdir(void)
 		perror("mkdtemp");
 		exit(1);
 	}
+	atexit(cleanup_tmp);
 }
 
 static const char *tpath(const char *name, char *buf, size_t len)
@@ -680,13 +692,27 @@ static size_t drain(int fd, uint8_t **buf, size_t *len, size_t *cap)
 	}
 }
 
+struct logs {
+	int n, suppressed;
+};
+static void count_log(void *arg, enum us_log_level lvl, const char *msg)
+{
+	struct logs *l = arg;
+	(void)lvl;
+	l->n++;
+	l->suppressed += strstr(msg, "suppressed") != NULL;
+}
+
 /* A reader that does not keep up: frames are dropped and counted, the
- * stack never waits; once the reader drains, the stream is whole. */
+ * stack never waits; once the reader drains, the stream is whole. The
+ * per-frame warning is rate limited. */
 static void test_slow_pipe(void)
 {
 	struct bed b;
 	bed_init(&b);
 	us_stack *s = b.sim.st[0];
+	struct logs logs = { 0 };
+	us_set_log(s, US_LOG_WARN, count_log, &logs);
 	int pfd[2];
 	REQUIRE(pipe(pfd) == 0);
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
@@ -712,6 +738,8 @@ static void test_slow_pipe(void)
 	CHECK(st.captured > 50);
 	CHECK_EQ(st.captured + st.dropped, 4000);
 	CHECK(st.running);
+	/* thousands of drops within one second: ten warnings */
+	CHECK_EQ(logs.n, 10);
 	/* A stack counter shows it too? No: capture drops are the
 	 * capture's own (as tcpdump's "dropped by kernel"). Drain now:
 	 * the flush timer writes the rest as room appears. */
@@ -722,6 +750,10 @@ static void test_slow_pipe(void)
 		sim_run_for(&b.sim, 100000000); /* 100 ms: the flush timer */
 	}
 	drain(pfd[0], &buf, &len, &cap);
+	/* a later warning first summarizes what was suppressed */
+	CHECK(logs.suppressed == 0);
+	us_log_rl(s, US_LOG_WARN, "later");
+	CHECK_EQ(logs.suppressed, 1);
 	struct us_capture_stats fin;
 	REQUIRE(us_capture_stop(s, id, &fin) == 0);
 	drain(pfd[0], &buf, &len, &cap);
@@ -853,32 +885,95 @@ static void test_any(void)
 	}
 }
 
+static int count_blocks(const char *path, uint32_t type)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	static uint8_t buf[1 << 16];
+	size_t len = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	int n = 0;
+	for (size_t off = 0; off + 8 <= len;) {
+		uint32_t t, bl;
+		memcpy(&t, buf + off, 4);
+		memcpy(&bl, buf + off + 4, 4);
+		if (bl < 12 || off + bl > len)
+			return -1;
+		n += t == type;
+		off += bl;
+	}
+	return n;
+}
+
 /* A device named before it exists is captured once it appears (so a
- * capture can see a device's very first frames). */
+ * capture can see a device's very first frames); in pcapng, the interface
+ * block written for it at the start is the one its frames use. */
 static void test_later_device(void)
 {
-	struct sim sim;
-	sim_init(&sim, 1, 7);
-	us_stack *s = sim.st[0];
-	char path[300];
-	tpath("later.pcap", path, sizeof(path));
-	struct us_capture_opts o = { .fd = -1, .path = path, .dev = "eth0", .link = US_CAPTURE_LINK_ETHER };
-	char err[256];
-	int id = us_capture_start(s, &o, err, sizeof(err));
+	for (int ng = 0; ng < 2; ng++) {
+		struct sim sim;
+		sim_init(&sim, 1, 7);
+		us_stack *s = sim.st[0];
+		char path[300];
+		tpath(ng ? "later.pcapng" : "later.pcap", path, sizeof(path));
+		struct us_capture_opts o = { .fd = -1, .path = path, .dev = "eth0",
+					     .link = US_CAPTURE_LINK_ETHER, .pcapng = ng };
+		char err[256];
+		int id = us_capture_start(s, &o, err, sizeof(err));
+		REQUIRE(id > 0);
+		struct peer p;
+		REQUIRE(peer_attach(&p, s, sim.clk, "eth0", A_STACK "/24", false) == 0);
+		struct us_capture_stats st;
+		REQUIRE(us_capture_stop(s, id, &st) == 0);
+		struct rd *rd = calloc(1, sizeof(*rd));
+		REQUIRE(rd_file(path, rd) == 0);
+		/* the gratuitous ARP of the address coming up */
+		CHECK(rd->n >= 1);
+		CHECK(rd->n >= 1 && rd->r[0].caplen >= 14 && get_be16(rd->r[0].data + 12) == ETH_P_ARP);
+		if (ng)
+			CHECK_EQ(count_blocks(path, 1), 1);
+		rd_free(rd);
+		free(rd);
+		peer_detach(&p);
+		sim_free(&sim);
+	}
+}
+
+/* A character device (here /dev/null, by path and by descriptor) is
+ * written without blocking. */
+static void test_chardev(void)
+{
+	struct bed b;
+	bed_init(&b);
+	us_stack *s = b.sim.st[0];
+	int id = start(s, "/dev/null", NULL, NULL);
 	REQUIRE(id > 0);
-	struct peer p;
-	REQUIRE(peer_attach(&p, s, sim.clk, "eth0", A_STACK "/24", false) == 0);
-	struct us_capture_stats st;
+	int fd = open("/dev/null", O_WRONLY);
+	struct us_capture_opts o = { .fd = fd, .dev = "eth0" };
+	char err[256];
+	int id2 = us_capture_start(s, &o, err, sizeof(err));
+	REQUIRE(id2 > 0);
+	close(fd);
+	uint8_t f[1600];
+	for (int i = 0; i < 300; i++) {
+		size_t n = echo_frame(&b, f, b.a_peer, b.a_stack, (uint16_t)i, 1000);
+		peer_inject(&b.p, f, n);
+		peer_clear(&b.p);
+	}
+	struct us_capture_stats st, st2;
 	REQUIRE(us_capture_stop(s, id, &st) == 0);
-	struct rd *rd = calloc(1, sizeof(*rd));
-	REQUIRE(rd_file(path, rd) == 0);
-	/* the gratuitous ARP of the address coming up */
-	CHECK(rd->n >= 1);
-	CHECK(rd->n >= 1 && rd->r[0].caplen >= 14 && get_be16(rd->r[0].data + 12) == ETH_P_ARP);
-	rd_free(rd);
-	free(rd);
-	peer_detach(&p);
-	sim_free(&sim);
+	REQUIRE(us_capture_stop(s, id2, &st2) == 0);
+	CHECK_EQ(st.captured, 600);
+	CHECK_EQ(st.dropped, 0);
+	CHECK_EQ(st.error, 0);
+	CHECK_EQ(st2.captured, 600);
+	CHECK_EQ(st2.error, 0);
+	/* rotation needs a regular file */
+	struct us_capture_opts r = { .fd = -1, .path = "/dev/null", .dev = "eth0", .rotate_bytes = 1000 };
+	CHECK_EQ(us_capture_start(s, &r, err, sizeof(err)), -1);
+	CHECK(strstr(err, "rotation needs regular files") != NULL);
+	bed_free(&b);
 }
 
 /* A TUN (raw IP) device is captured as DLT_RAW. */
@@ -934,21 +1029,210 @@ static void test_free_running(void)
 	free(rd);
 }
 
-static void cleanup_tmp(void)
+/* The tap's BPF interpreter against libpcap's bpf_filter(): the same
+ * verdict for every filter on every frame, including truncated frames,
+ * options, fragments, VLAN tags, IPv6, ARP and garbage. */
+static size_t gen_frame(uint8_t *f, uint64_t *rng, bool raw)
 {
-	if (!tmpdir[0])
-		return;
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	static const uint8_t macs[][6] = { { 2, 0, 0, 0, 0, 1 }, { 2, 0, 0, 0, 0, 0xfe },
+					   { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+					   { 1, 0, 0x5e, 0, 0, 1 } };
+	static const char *const addrs[] = { "10.1.0.1", "10.1.0.2", "10.1.0.77", "192.168.1.5",
+					     "224.0.0.1", "10.200.3.4" };
+	static const uint16_t ports[] = { 22, 53, 80, 443, 1000, 1500, 2000, 8080, 67 };
+	uint64_t r = test_rand(rng);
+	int kind = (int)(r % 16);
+	size_t off = 0;
+	if (!raw) {
+		memcpy(f, macs[(r >> 8) % 4], 6);
+		memcpy(f + 6, macs[(r >> 10) % 2], 6);
+		off = 12;
+		if (kind == 13) { /* VLAN */
+			put_be16(f + 12, 0x8100);
+			put_be16(f + 14, (uint16_t)(r >> 16) & 0xfff);
+			off = 16;
+		}
+	}
+	if (kind == 14 && !raw) { /* ARP */
+		put_be16(f + off, ETH_P_ARP);
+		uint8_t *a = f + off + 2;
+		put_be16(a, 1);
+		put_be16(a + 2, 0x0800);
+		a[4] = 6;
+		a[5] = 4;
+		put_be16(a + 6, (uint16_t)(1 + (r >> 20) % 2));
+		memcpy(a + 8, macs[1], 6);
+		uint32_t ip = ip4(addrs[(r >> 24) % 6]).s_addr;
+		memcpy(a + 14, &ip, 4);
+		memset(a + 18, 0, 6);
+		ip = ip4(addrs[(r >> 28) % 6]).s_addr;
+		memcpy(a + 24, &ip, 4);
+		return off + 2 + 28;
+	}
+	if (kind == 15) { /* garbage */
+		size_t n = (size_t)((r >> 8) % 120);
+		for (size_t i = 0; i < n; i++)
+			f[i] = (uint8_t)test_rand(rng);
+		return n;
+	}
+	if (kind == 12) { /* IPv6 + TCP/UDP */
+		if (!raw) {
+			put_be16(f + off, ETH_P_IPV6);
+			off += 2;
+		}
+		uint8_t *ip = f + off;
+		memset(ip, 0, 40);
+		ip[0] = 0x60;
+		put_be16(ip + 4, 20);
+		ip[6] = (r >> 12) & 1 ? 6 : 17;
+		ip[7] = 64;
+		ip[23] = 1;
+		ip[39] = 2;
+		put_be16(ip + 40, ports[(r >> 16) % 9]);
+		put_be16(ip + 42, ports[(r >> 20) % 9]);
+		memset(ip + 44, 0, 16);
+		ip[53] = (uint8_t)(r >> 24);
+		return off + 60;
+	}
+	if (!raw) {
+		put_be16(f + off, ETH_P_IP);
+		off += 2;
+	}
+	uint8_t *ip = f + off;
+	unsigned ihl = (r >> 32) % 4 == 0 ? 5 + (unsigned)((r >> 34) % 11) : 5;
+	static const uint8_t protos[] = { 1, 6, 17, 6, 17, 1, 47, 2 };
+	uint8_t proto = protos[(r >> 38) % 8];
+	size_t plen = (size_t)((r >> 41) % 200);
+	memset(ip, 0, ihl * 4 + 20 + plen);
+	ip[0] = (uint8_t)(0x40 | ihl);
+	put_be16(ip + 2, (uint16_t)(ihl * 4 + 20 + plen));
+	if ((r >> 49) % 6 == 0)
+		put_be16(ip + 6, (uint16_t)((r >> 51) % 2 ? 0x2000 : 0) | (uint16_t)((r >> 52) % 100));
+	ip[8] = (uint8_t)(1 + (r >> 56) % 128);
+	ip[9] = proto;
+	uint32_t sa = ip4(addrs[test_rand(rng) % 6]).s_addr, da = ip4(addrs[test_rand(rng) % 6]).s_addr;
+	memcpy(ip + 12, &sa, 4);
+	memcpy(ip + 16, &da, 4);
+	uint8_t *l4 = ip + ihl * 4;
+	uint64_t r2 = test_rand(rng);
+	put_be16(l4, ports[r2 % 9]);
+	put_be16(l4 + 2, ports[(r2 >> 8) % 9]);
+	if (proto == 1) {
+		l4[0] = (uint8_t)((r2 >> 16) % 3 == 0 ? 8 : (r2 >> 16) % 3 == 1 ? 0 : 3);
+		l4[1] = 0;
+	}
+	if (proto == 6) {
+		l4[12] = (uint8_t)((5 + (r2 >> 20) % 11) << 4);
+		l4[13] = (uint8_t)(r2 >> 24);
+		if (plen > 4)
+			memcpy(l4 + 20, (r2 >> 40) % 2 ? "GET " : "POST", 4);
+	}
+	size_t len = off + ihl * 4 + 20 + plen;
+	if ((r2 >> 32) % 5 == 0)
+		len = (size_t)((r2 >> 35) % (len + 1)); /* truncated */
+	return len;
 }
 
-static void test_zz_cleanup(void)
+static void test_bpf_differential(void)
 {
-	cleanup_tmp();
+	static const char *const filters[] = {
+		"icmp", "tcp port 80", "host 10.1.0.77 and not arp", "tcp[tcpflags] & tcp-syn != 0",
+		"udp and dst port 53", "arp", "ether src 02:00:00:00:00:fe and ip[8] < 64",
+		"net 10.0.0.0/8", "src net 10.200.0.0/16 or dst host 192.168.1.5", "ip multicast",
+		"ether broadcast", "ether multicast", "portrange 1000-2000", "tcp dst portrange 20-100",
+		"less 64", "greater 200", "len > 100 and len < 150", "ip[6:2] & 0x1fff != 0",
+		"ip[6] & 0x20 != 0", "icmp[icmptype] == icmp-echo", "icmp[icmptype] != icmp-echoreply",
+		"tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420",
+		"(((ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2)) != 0) and tcp",
+		"ip proto 47", "ip6", "ip6 and tcp port 443", "vlan", "vlan and udp", "not ip",
+		"tcp[13] & 18 = 18", "ip[0] & 0xf > 5", "udp[4:2] > 30", "ip[8] * 2 > 100",
+		"ip[8] / 3 = 10", "ip[8] % 7 = 1", "ip[8] << (ip[9] & 7) > 300", "ip[8] >> 2 = 5",
+		"ip[1] ^ ip[8] = 64", "ip[8] | 1 = 65", "-ip[8] & 0xff = 192", "ip[9] - 1 = 5",
+		"arp[6:2] = 1", "ether proto 0x86dd", "dst port 67 or src port 22",
+		"ip host 10.1.0.1 and (tcp or udp) and not port 22",
+		"ip[100:4] = 0", "ip[ip[0] & 0xf] > 0", "ip[2:2] > 1500",
+	};
+	uint64_t rng = 12345;
+	static uint8_t frames[3000][400];
+	static size_t lens[3000];
+	for (int raw = 0; raw < 2; raw++) {
+		for (int i = 0; i < 3000; i++)
+			lens[i] = gen_frame(frames[i], &rng, raw);
+		long compared = 0, matched = 0, native = 0;
+		for (size_t fi = 0; fi < sizeof(filters) / sizeof(filters[0]); fi++) {
+			pcap_t *p = pcap_open_dead(raw ? DLT_RAW : DLT_EN10MB, 262144);
+			struct bpf_program prog;
+			if (pcap_compile(p, &prog, filters[fi], 1, PCAP_NETMASK_UNKNOWN) < 0) {
+				pcap_close(p);
+				if (raw)
+					continue; /* (Ethernet-only filters) */
+				fprintf(stderr, "cannot compile '%s'\n", filters[fi]);
+				test_failures++;
+				continue;
+			}
+			pcap_close(p);
+			struct capbpf run;
+			REQUIRE(capbpf_init(&run, prog.bf_insns, prog.bf_len) == 0);
+			native += capbpf_native(&run);
+			CHECK(capbpf_native(&run));
+			int m = 0, bad = 0;
+			for (int i = 0; i < 3000; i++) {
+				unsigned wire = (unsigned)lens[i];
+				for (unsigned cap = wire; ; cap = cap / 2) {
+					unsigned want = bpf_filter(prog.bf_insns, frames[i], wire, cap);
+					unsigned got = capbpf_exec(&run, frames[i], wire, cap);
+					compared++;
+					if (want != got && bad++ < 3)
+						fprintf(stderr, "'%s' frame %d (%u/%u bytes): libpcap %u, "
+							"interpreted %u\n",
+							filters[fi], i, cap, wire, want, got);
+					m += want != 0 && cap == wire;
+					if (cap == 0)
+						break;
+					if (cap == wire && i % 4)
+						break; /* shorter captures on a quarter of them */
+				}
+			}
+			CHECK_EQ(bad, 0);
+			matched += m;
+			capbpf_free(&run);
+			pcap_freecode(&prog);
+		}
+		printf("  %s: %ld comparisons, %ld matches, %ld programs interpreted\n",
+		       raw ? "DLT_RAW" : "DLT_EN10MB", compared, matched, native);
+		CHECK(matched > 10000);
+	}
+	/* A program with an opcode it does not know runs through libpcap. */
+	struct bpf_insn odd[] = { BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0xfffff004), /* an extension */
+				  BPF_STMT(BPF_RET | BPF_A, 0) };
+	struct capbpf run;
+	REQUIRE(capbpf_init(&run, odd, 2) == 0);
+	CHECK(capbpf_native(&run)); /* a plain load, out of range: rejects */
+	CHECK_EQ(capbpf_exec(&run, frames[0], 60, 60), 0);
+	CHECK_EQ(capbpf_run(&run, frames[0], 60, 60), 0);
+	capbpf_free(&run);
+	struct bpf_insn unk[] = { { 0xff, 0, 0, 0 }, BPF_STMT(BPF_RET | BPF_K, 1) };
+	REQUIRE(capbpf_init(&run, unk, 2) == 0);
+	CHECK(!capbpf_native(&run));
+	capbpf_free(&run);
+	struct bpf_insn back[] = { BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 5, 0),
+				   BPF_STMT(BPF_RET | BPF_K, 1) };
+	REQUIRE(capbpf_init(&run, back, 2) == 0);
+	CHECK(!capbpf_native(&run)); /* a jump past the end */
+	capbpf_free(&run);
+	struct bpf_insn noret[] = { BPF_STMT(BPF_LD | BPF_IMM, 1) };
+	REQUIRE(capbpf_init(&run, noret, 1) == 0);
+	CHECK(!capbpf_native(&run)); /* no return at the end */
+	capbpf_free(&run);
+	struct bpf_insn mem[] = { BPF_STMT(BPF_LD | BPF_MEM, 16), BPF_STMT(BPF_RET | BPF_A, 0) };
+	REQUIRE(capbpf_init(&run, mem, 2) == 0);
+	CHECK(!capbpf_native(&run)); /* scratch memory out of range */
+	capbpf_free(&run);
+	/* no program: everything passes */
+	REQUIRE(capbpf_init(&run, NULL, 0) == 0);
+	CHECK(capbpf_run(&run, frames[0], 60, 60) != 0);
 }
 
 TEST_MAIN(T(test_pcap_roundtrip), T(test_pcapng), T(test_filters), T(test_filter_errors),
 	  T(test_snaplen), T(test_rotation), T(test_slow_pipe), T(test_fifo), T(test_any),
-	  T(test_later_device), T(test_raw_device), T(test_free_running), T(test_zz_cleanup))
+	  T(test_later_device), T(test_chardev), T(test_raw_device), T(test_free_running), T(test_bpf_differential))
