@@ -10,11 +10,8 @@
  *    stack keeps ms): SC_SCALED(name, SC_U32, field, min, max, 1000);
  *  - anything else (several numbers, a name, side effects): SC_CUSTOM
  *    with get/set functions (see ip_local_port_range).
- * TCP knobs (net.ipv4.tcp_sack, tcp_timestamps, tcp_window_scaling,
- * tcp_congestion_control, tcp_rmem/wmem, tcp_syncookies...) are added the
- * same way by the TCP code once its fields exist: tcp_rmem/wmem are three
- * numbers (SC_CUSTOM, like ip_local_port_range), tcp_congestion_control a
- * name (SC_CUSTOM whose set looks the name up among the algorithms).
+ * tcp_rmem/tcp_wmem are three numbers and tcp_congestion_control a name:
+ * SC_CUSTOM, like ip_local_port_range.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -65,9 +62,91 @@ bad:
 	return -EINVAL;
 }
 
+/* net.ipv4.tcp_rmem / tcp_wmem: "MIN\tDEFAULT\tMAX" bytes. */
+static int mem3_get(const int *v, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%d\t%d\t%d", v[0], v[1], v[2]);
+}
+
+static int mem3_set(int *v, const char *val, bool check_only, char *err, size_t errlen)
+{
+	long n[3];
+	const char *p = val;
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		n[i] = strtol(p, &end, 10);
+		if (end == p)
+			goto bad;
+		p = end;
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (*p || n[0] < 1 || n[0] > n[1] || n[1] > n[2] || n[2] > INT32_MAX / 2)
+		goto bad;
+	if (!check_only)
+		for (int i = 0; i < 3; i++)
+			v[i] = (int)n[i];
+	return 0;
+bad:
+	snprintf(err, errlen, "expected three sizes MIN DEFAULT MAX with 1 <= MIN <= DEFAULT <= MAX");
+	return -EINVAL;
+}
+
+static int tcp_rmem_get(struct us_stack *s, char *buf, size_t len)
+{
+	return mem3_get(s->tcp.rmem, buf, len);
+}
+
+static int tcp_rmem_set(struct us_stack *s, const char *val, bool check_only, char *err, size_t errlen)
+{
+	return mem3_set(s->tcp.rmem, val, check_only, err, errlen);
+}
+
+static int tcp_wmem_get(struct us_stack *s, char *buf, size_t len)
+{
+	return mem3_get(s->tcp.wmem, buf, len);
+}
+
+static int tcp_wmem_set(struct us_stack *s, const char *val, bool check_only, char *err, size_t errlen)
+{
+	return mem3_set(s->tcp.wmem, val, check_only, err, errlen);
+}
+
+/* net.ipv4.tcp_congestion_control: the default for new sockets. */
+static int tcp_cc_get(struct us_stack *s, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s", s->tcp.cong_default);
+}
+
+static int tcp_cc_set(struct us_stack *s, const char *val, bool check_only, char *err, size_t errlen)
+{
+	char name[sizeof(s->tcp.cong_default)];
+	size_t n = strcspn(val, " \t\n");
+	if (n == 0 || n >= sizeof(name) || val[n + strspn(val + n, " \t\n")]) {
+		snprintf(err, errlen, "expected the name of a congestion control algorithm");
+		return -EINVAL;
+	}
+	memcpy(name, val, n);
+	name[n] = 0;
+	if (!tcp_cong_find(name)) {
+		snprintf(err, errlen, "no congestion control algorithm '%s'", name);
+		return -ENOENT;
+	}
+	if (!check_only)
+		strcpy(s->tcp.cong_default, name);
+	return 0;
+}
+
+static int tcp_cc_avail_get(struct us_stack *s, char *buf, size_t len)
+{
+	(void)s;
+	return tcp_cong_list_names(buf, len);
+}
+
 static const struct sysctl_entry sysctl_table[] = {
 	SC_FIELD("net.core.rmem_default", SC_INT, socks.default_rcvbuf, SOCK_MIN_RCVBUF / 2, INT32_MAX),
 	SC_FIELD("net.core.rmem_max", SC_INT, socks.max_rcvbuf, SOCK_MIN_RCVBUF / 2, INT32_MAX),
+	SC_FIELD("net.core.somaxconn", SC_U32, tcp.somaxconn, 0, 65535),
 	SC_FIELD("net.core.wmem_default", SC_INT, socks.default_sndbuf, SOCK_MIN_SNDBUF / 2, INT32_MAX),
 	SC_FIELD("net.core.wmem_max", SC_INT, socks.max_sndbuf, SOCK_MIN_SNDBUF / 2, INT32_MAX),
 	SC_FIELD("net.ipv4.conf.all.accept_source_route", SC_BOOL, ip.accept_source_route, 0, 1),
@@ -92,7 +171,29 @@ static const struct sysctl_entry sysctl_table[] = {
 	SC_FIELD("net.ipv4.neigh.default.retrans_time_ms", SC_U32, arp_tbl.p.retrans_ms, 1, INT32_MAX),
 	SC_FIELD("net.ipv4.neigh.default.ucast_solicit", SC_U8, arp_tbl.p.ucast_probes, 0, 255),
 	SC_FIELD("net.ipv4.neigh.default.unres_qlen_bytes", SC_U32, arp_tbl.p.unres_qlen_bytes, 0, INT32_MAX),
-	/* TCP knobs go here, in name order (see the comment at the top). */
+	SC_CUSTOM("net.ipv4.tcp_available_congestion_control", tcp_cc_avail_get, NULL),
+	SC_FIELD("net.ipv4.tcp_challenge_ack_limit", SC_U32, tcp.challenge_ack_limit, 0, INT32_MAX),
+	SC_CUSTOM("net.ipv4.tcp_congestion_control", tcp_cc_get, tcp_cc_set),
+	SC_SCALED("net.ipv4.tcp_fin_timeout", SC_U32, tcp.fin_timeout_ms, 1, 2147483, 1000),
+	SC_FIELD("net.ipv4.tcp_invalid_ratelimit", SC_U32, tcp.invalid_ratelimit_ms, 0, INT32_MAX),
+	SC_FIELD("net.ipv4.tcp_keepalive_intvl", SC_INT, tcp.keepalive_intvl_s, 1, 32767),
+	SC_FIELD("net.ipv4.tcp_keepalive_probes", SC_INT, tcp.keepalive_probes, 1, 127),
+	SC_FIELD("net.ipv4.tcp_keepalive_time", SC_INT, tcp.keepalive_time_s, 1, 32767),
+	SC_FIELD("net.ipv4.tcp_max_orphans", SC_U32, tcp.max_orphans, 0, INT32_MAX),
+	SC_FIELD("net.ipv4.tcp_max_syn_backlog", SC_U32, tcp.max_syn_backlog, 1, INT32_MAX),
+	SC_FIELD("net.ipv4.tcp_max_tw_buckets", SC_U32, tcp.max_tw_buckets, 0, INT32_MAX),
+	SC_FIELD("net.ipv4.tcp_orphan_retries", SC_INT, tcp.orphan_retries, 0, 255),
+	SC_FIELD("net.ipv4.tcp_retries1", SC_INT, tcp.retries1, 0, 255),
+	SC_FIELD("net.ipv4.tcp_retries2", SC_INT, tcp.retries2, 0, 255),
+	SC_FIELD("net.ipv4.tcp_rfc1337", SC_BOOL, tcp.rfc1337, 0, 1),
+	SC_CUSTOM("net.ipv4.tcp_rmem", tcp_rmem_get, tcp_rmem_set),
+	SC_FIELD("net.ipv4.tcp_sack", SC_BOOL, tcp.sack, 0, 1),
+	SC_FIELD("net.ipv4.tcp_syn_retries", SC_INT, tcp.syn_retries, 1, 127),
+	SC_FIELD("net.ipv4.tcp_synack_retries", SC_INT, tcp.synack_retries, 1, 255),
+	SC_FIELD("net.ipv4.tcp_syncookies", SC_BOOL, tcp.syncookies, 0, 1),
+	SC_FIELD("net.ipv4.tcp_timestamps", SC_BOOL, tcp.timestamps, 0, 1),
+	SC_FIELD("net.ipv4.tcp_window_scaling", SC_BOOL, tcp.window_scaling, 0, 1),
+	SC_CUSTOM("net.ipv4.tcp_wmem", tcp_wmem_get, tcp_wmem_set),
 };
 
 #define SYSCTL_N (sizeof(sysctl_table) / sizeof(sysctl_table[0]))
@@ -196,8 +297,13 @@ int sysctl_get(struct us_stack *s, const struct sysctl_entry *e, char *buf, size
 int sysctl_set(struct us_stack *s, const struct sysctl_entry *e, const char *val, bool check_only,
 	       char *err, size_t errlen)
 {
-	if (e->type == SC_CUSTOM)
+	if (e->type == SC_CUSTOM) {
+		if (!e->set) {
+			snprintf(err, errlen, "%s is read-only", e->name);
+			return -EPERM;
+		}
 		return e->set(s, val, check_only, err, errlen);
+	}
 	while (*val == ' ' || *val == '\t')
 		val++;
 	char *end;

@@ -504,8 +504,8 @@ int us_connect(us_stack *s, int fd, const struct sockaddr *addr, socklen_t len)
 			r = -EINPROGRESS; /* SO_SNDTIMEO ran out; Linux says EINPROGRESS */
 		else if (w < 0)
 			r = w;
-		else
-			r = sk->err ? sock_error(sk) : 0;
+		else /* the outcome, as a second connect() reports it */
+			r = sk->ops->connect(sk, addr, len);
 	}
 	API_RETURN(s, r);
 }
@@ -1047,7 +1047,8 @@ int us_getsockopt(us_stack *s, int fd, int level, int name, void *val, socklen_t
 		API_RETURN(s, -EINVAL);
 	if (level != SOL_SOCKET && sk->ops->getsockopt) {
 		int r = sk->ops->getsockopt(sk, level, name, val, len);
-		if (r != -ENOPROTOOPT)
+		/* The protocol's answer for its own level stands. */
+		if (r != -ENOPROTOOPT || level == sk->protocol)
 			API_RETURN(s, r);
 	}
 	API_RETURN(s, sock_getsockopt(sk, level, name, val, len));

@@ -214,7 +214,7 @@ struct tcp_sock *tcp_sock_new(struct us_stack *s)
 	tp->keepidle_s = s->tcp.keepalive_time_s;
 	tp->keepintvl_s = s->tcp.keepalive_intvl_s;
 	tp->keepcnt = s->tcp.keepalive_probes;
-	tp->linger2_s = (int)(s->tcp.fin_timeout_ms / 1000);
+	tp->linger2_s = 0; /* 0: tcp_fin_timeout (tcp_fin_time) */
 	tp->ca_ops = tcp_cong_find(s->tcp.cong_default);
 	if (!tp->ca_ops)
 		tp->ca_ops = &tcp_reno;
@@ -353,6 +353,13 @@ void tcp_reset(struct tcp_sock *tp)
 		mib_inc(s, MIB_TcpEstabResets);
 	sock_wakeup(&tp->sk, EPOLLERR);
 	tcp_done(tp);
+}
+
+/* How long an orphan waits in FIN_WAIT_2 (tcp_fin_time): TCP_LINGER2, or
+ * tcp_fin_timeout when that is 0. */
+uint32_t tcp_fin_time_ms(const struct tcp_sock *tp)
+{
+	return tp->linger2_s > 0 ? (uint32_t)tp->linger2_s * 1000u : tp->sk.stack->tcp.fin_timeout_ms;
 }
 
 /* ---- MSS and buffers ---- */
@@ -531,7 +538,23 @@ static int tcp_connect(struct sock *sk, const struct sockaddr *addr, socklen_t l
 		sk->shutdown = 0;
 		sk->daddr = 0;
 		sk->dport = 0;
+		tp->connecting = false;
 		return 0;
+	}
+	if (tp->connecting) {
+		/* inet_stream_connect in SS_CONNECTING: the call after
+		 * EINPROGRESS reports how the attempt ended, once. */
+		switch (sk->state) {
+		case TCP_SYN_SENT:
+		case TCP_SYN_RECV:
+			return -EALREADY;
+		case TCP_CLOSE:
+			tp->connecting = false;
+			return sk->err ? sock_error(sk) : -ECONNABORTED;
+		default:
+			tp->connecting = false;
+			return 0;
+		}
 	}
 	switch (sk->state) {
 	case TCP_ESTABLISHED:
@@ -545,7 +568,7 @@ static int tcp_connect(struct sock *sk, const struct sockaddr *addr, socklen_t l
 	case TCP_SYN_RECV:
 		return -EALREADY;
 	case TCP_LISTEN:
-		return -EINVAL;
+		return -EISCONN; /* inet_stream_connect: sk_state is not CLOSE */
 	default:
 		break;
 	}
@@ -589,6 +612,7 @@ static int tcp_connect(struct sock *sk, const struct sockaddr *addr, socklen_t l
 		tcp_done(tp);
 		return err;
 	}
+	tp->connecting = true;
 	return -EINPROGRESS;
 }
 
@@ -709,7 +733,10 @@ static long tcp_sendmsg(struct sock *sk, const struct msghdr *msg, int flags)
 			tp->snd_up = tp->write_seq;
 			tp->urg_pending = true;
 		}
-		tcp_push(tp, (flags & MSG_MORE) == 0 && false);
+		/* MSG_MORE corks this push (TCP_NAGLE_CORK). */
+		tp->more = (flags & MSG_MORE) != 0;
+		tcp_push(tp, false);
+		tp->more = false;
 		return (long)copied;
 	}
 	if (total == 0)
@@ -861,7 +888,7 @@ static void tcp_release(struct sock *sk)
 	/* An orphan finishes the close on its own (tcp_close's tail). */
 	tcp_orphan(tp);
 	if (sk->state == TCP_FIN_WAIT2) {
-		uint32_t tmo = tp->linger2_s >= 0 ? (uint32_t)tp->linger2_s * 1000u : 0;
+		uint32_t tmo = tcp_fin_time_ms(tp);
 		if (tp->linger2_s < 0) {
 			tcp_send_active_reset(tp);
 			tcp_done(tp);
@@ -929,7 +956,7 @@ static int tcp_setsockopt(struct sock *sk, int level, int name, const void *val,
 			tcp_arm_cork_timer(tp);
 		return 0;
 	case TCP_MAXSEG:
-		if (v && (v < TCP_MIN_MSS || v > 65535))
+		if (v && (v < TCP_MIN_MSS || v > 32767)) /* MAX_TCP_WINDOW */
 			return -EINVAL;
 		tp->user_mss = (uint16_t)v;
 		return 0;
@@ -1066,7 +1093,8 @@ static int tcp_getsockopt(struct sock *sk, int level, int name, void *val, sockl
 	case TCP_SYNCNT:
 		return sockopt_put_int(val, len, tp->syn_retries ? tp->syn_retries
 								 : sk->stack->tcp.syn_retries);
-	case TCP_LINGER2: return sockopt_put_int(val, len, tp->linger2_s);
+	case TCP_LINGER2:
+		return sockopt_put_int(val, len, tp->linger2_s < 0 ? -1 : (int)(tcp_fin_time_ms(tp) / 1000));
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -1173,7 +1201,7 @@ void tcp_init(struct us_stack *s)
 	t->keepalive_time_s = 7200;
 	t->keepalive_intvl_s = 75;
 	t->keepalive_probes = 9;
-	t->challenge_ack_limit = 1000;
+	t->challenge_ack_limit = INT32_MAX; /* Linux 6.0+: no global budget (CVE-2016-5696) */
 	t->invalid_ratelimit_ms = 500;
 	t->rto_min_ms = TCP_RTO_MIN_MS;
 	t->rfc1337 = false;

@@ -13,6 +13,7 @@
 #define US_TCP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/tcp.h>
 
@@ -75,6 +76,8 @@ struct tcp_cong_ops {
 };
 extern const struct tcp_cong_ops tcp_reno;
 const struct tcp_cong_ops *tcp_cong_find(const char *name);
+/* The names of the algorithms, space-separated (snprintf's return). */
+int tcp_cong_list_names(char *buf, size_t len);
 
 /* A connection request in a listener's SYN queue (request_sock). */
 struct tcp_request {
@@ -91,6 +94,7 @@ struct tcp_request {
 	uint32_t ts_off;
 	uint16_t window;            /* peer's window in its SYN */
 	uint8_t retrans;
+	uint64_t synack_ns;         /* first SYN-ACK sent (0: retransmitted, Karn) */
 	int iif;
 	struct timer timer;         /* SYN-ACK retransmission */
 	struct us_stack *stack;
@@ -193,6 +197,7 @@ struct tcp_sock {
 
 	/* Options set by the application. */
 	bool nodelay, cork, quickack_opt;
+	bool more;            /* the write being pushed had MSG_MORE */
 	int keepidle_s, keepintvl_s, keepcnt;
 	uint32_t user_timeout_ms;
 	int linger2_s;
@@ -204,10 +209,12 @@ struct tcp_sock {
 	uint32_t segs_in, segs_out, data_segs_in, data_segs_out;
 
 	uint32_t snd_sml;     /* end of the last small segment sent (Minshall) */
+	uint32_t sack_recent; /* seq of the latest out-of-order segment (RFC 2018 4) */
 	uint64_t last_oow_ack_ms; /* last ACK sent for an out-of-window segment */
 	int err_soft;         /* ICMP error to report if the connection times out */
 	uint64_t synq_overflow_ms; /* listeners: when SYN cookies were last sent */
 	bool fin_queued;      /* our FIN is in the write queue or sent */
+	bool connecting;      /* connect() said EINPROGRESS (SS_CONNECTING) */
 	bool syn_cookie;      /* made from a SYN cookie */
 };
 
@@ -273,6 +280,7 @@ uint32_t tcp_ts_off(struct us_stack *s, uint32_t laddr, uint32_t raddr);
 /* Our TSval clock: ms + a per-connection offset (RFC 7323 7.1). */
 #define tcp_time_stamp(s, off) ((uint32_t)(s)->now_ms + (off))
 void tcp_orphan(struct tcp_sock *tp);
+uint32_t tcp_fin_time_ms(const struct tcp_sock *tp);
 uint16_t tcp_mss_for_mtu(const struct tcp_sock *tp, unsigned mtu);
 void tcp_sync_mss(struct tcp_sock *tp, unsigned pmtu);
 uint16_t tcp_route_mtu(struct tcp_sock *tp);
@@ -288,6 +296,7 @@ uint32_t tcp_poll(struct sock *sk);
 /* Sends what the windows and Nagle allow. */
 void tcp_push(struct tcp_sock *tp, bool force_nagle_off);
 bool tcp_write_xmit(struct tcp_sock *tp, bool nagle_off);
+bool tcp_write_wakeup(struct tcp_sock *tp);
 int tcp_transmit_skb(struct tcp_sock *tp, struct skb *skb, bool clone);
 void tcp_send_ack(struct tcp_sock *tp);
 void tcp_send_delayed_ack(struct tcp_sock *tp);
@@ -346,6 +355,8 @@ struct tcp_request *tcp_req_lookup(struct us_stack *s, uint32_t laddr, uint16_t 
 int tcp_check_req(struct tcp_request *req, struct skb *skb, const struct tcp_repr *th,
 		  const struct tcp_opts *opt, uint32_t saddr, uint32_t daddr);
 void tcp_req_drop(struct tcp_request *req);
+/* The child a valid cookie makes; lis itself when the ACK is not one of
+ * our cookies (to be reset); NULL when there is no room for it. */
 struct tcp_sock *tcp_cookie_check(struct tcp_sock *lis, struct skb *skb, const struct tcp_repr *th,
 				  const struct tcp_opts *opt, uint32_t saddr, uint32_t daddr);
 /* Segment for a connection in TIME_WAIT: 1 to process it as new (a SYN

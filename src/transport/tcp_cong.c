@@ -3,6 +3,7 @@
  * congestion avoidance of RFC 5681 3.1; loss recovery (NewReno, RFC 6582)
  * is in tcp_input.c, common to every algorithm.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "tcp.h"
@@ -50,6 +51,17 @@ const struct tcp_cong_ops tcp_reno = {
 };
 
 static const struct tcp_cong_ops *const tcp_cong_list[] = { &tcp_reno };
+
+int tcp_cong_list_names(char *buf, size_t len)
+{
+	int n = 0;
+	for (size_t i = 0; i < sizeof(tcp_cong_list) / sizeof(tcp_cong_list[0]); i++) {
+		int w = snprintf(buf + (n < (int)len ? n : (int)len), n < (int)len ? len - (size_t)n : 0,
+				 "%s%s", i ? " " : "", tcp_cong_list[i]->name);
+		n += w > 0 ? w : 0;
+	}
+	return n;
+}
 
 const struct tcp_cong_ops *tcp_cong_find(const char *name)
 {

@@ -348,6 +348,7 @@ static uint32_t tcp_clean_rtx_queue(struct tcp_sock *tp, uint32_t ack, int64_t *
 	struct us_stack *s = tp->sk.stack;
 	uint64_t now = stack_now_ns(s);
 	uint32_t acked = 0;
+	bool retrans_acked = false;
 	*rtt_us = -1;
 	struct skb *skb;
 	while ((skb = skb_peek(&tp->rtx_queue)) != NULL) {
@@ -364,7 +365,9 @@ static uint32_t tcp_clean_rtx_queue(struct tcp_sock *tp, uint32_t ack, int64_t *
 			cb->seq = ack;
 			break;
 		}
-		if (!(cb->sacked & TCPCB_EVER_RETRANS) && *rtt_us < 0 && cb->tx_ns)
+		if (cb->sacked & TCPCB_EVER_RETRANS)
+			retrans_acked = true;
+		else if (*rtt_us < 0 && cb->tx_ns)
 			*rtt_us = (int64_t)((now - cb->tx_ns) / 1000u);
 		if (cb->sacked & TCPCB_RETRANS)
 			tp->retrans_out--;
@@ -376,6 +379,11 @@ static uint32_t tcp_clean_rtx_queue(struct tcp_sock *tp, uint32_t ack, int64_t *
 		tcp_skb_uncharge(tp, skb);
 		skb_free(skb);
 	}
+	/* Karn (RFC 6298 3): an ACK covering retransmitted data says nothing
+	 * of the RTT, not even of the segments after it that were sent once
+	 * (Linux: FLAG_RETRANS_DATA_ACKED). */
+	if (retrans_acked)
+		*rtt_us = -1;
 	return acked;
 }
 
@@ -388,6 +396,10 @@ static bool tcp_may_update_window(const struct tcp_sock *tp, uint32_t ack, uint3
 
 static void tcp_check_space(struct tcp_sock *tp)
 {
+	/* tcp_new_space: room for twice the window while the window is not
+	 * all used (tcp_should_expand_sndbuf). */
+	if (tcp_packets_in_flight(tp) < tp->snd_cwnd)
+		tcp_sndbuf_expand(tp);
 	if (tcp_stream_writeable(tp))
 		sock_wakeup(&tp->sk, EPOLLOUT | EPOLLWRNORM);
 }
@@ -401,7 +413,10 @@ static int tcp_ack(struct tcp_sock *tp, struct skb *skb)
 	uint32_t ack = cb->ack_seq, prior_snd_una = tp->snd_una;
 	if (before(ack, prior_snd_una)) {
 		/* RFC 5961 5.2: older than SND.UNA - MAX.SND.WND: challenge. */
-		if (before(ack, prior_snd_una - tp->max_window)) {
+		/* Linux: "do not accept ACK for bytes we never sent". */
+		uint32_t max_window = tp->bytes_acked < tp->max_window ? (uint32_t)tp->bytes_acked
+								      : tp->max_window;
+		if (before(ack, prior_snd_una - max_window)) {
 			tcp_send_challenge_ack(tp);
 			return -DROP_TCP_OLD_ACK;
 		}
@@ -448,14 +463,16 @@ static int tcp_ack(struct tcp_sock *tp, struct skb *skb)
 
 	tp->snd_una = ack;
 	tp->bytes_acked += ack - prior_snd_una;
+	if (tp->urg_pending && !before(ack, tp->snd_up))
+		tp->urg_pending = false; /* urgent mode ends (tcp_urg_mode) */
 	int64_t rtt_us;
 	uint32_t acked = tcp_clean_rtx_queue(tp, ack, &rtt_us);
 	/* RTT: timestamps when both use them (RFC 7323 4.1), else a segment
 	 * sent once (Karn's rule, RFC 6298 3). */
-	if (cb->ts_ok && cb->tsecr && tp->tstamp_ok) {
+	if (rtt_us < 0 && cb->ts_ok && cb->tsecr && tp->tstamp_ok) {
 		uint32_t ms = tcp_time_stamp(s, tp->ts_off) - cb->tsecr;
 		if (ms < 600000)
-			rtt_us = (int64_t)ms * 1000 + 500;
+			rtt_us = ms ? (int64_t)ms * 1000 : 1; /* tcp_rtt_tsopt_us */
 	}
 	if (rtt_us >= 0) {
 		tcp_rtt_estimator(tp, rtt_us);
@@ -520,6 +537,7 @@ static void tcp_fin(struct tcp_sock *tp)
 	struct sock *sk = &tp->sk;
 	struct us_stack *s = sk->stack;
 	sk->shutdown |= RCV_SHUTDOWN;
+	tp->bytes_received++; /* Linux counts the FIN's sequence number */
 	tcp_schedule_ack(tp, true);
 	switch (sk->state) {
 	case TCP_SYN_RECV:
@@ -566,6 +584,63 @@ static bool tcp_prune_ofo(struct tcp_sock *tp, uint32_t need)
 	}
 	if (pruned)
 		mib_inc(s, MIB_TcpExtOfoPruned);
+	return sk->rmem_alloc + need <= (uint32_t)sk->rcvbuf;
+}
+
+/* tcp_collapse (tcp_prune_queue's first resort): the unread data of the
+ * receive queue copied into as few buffers as it takes, giving
+ * back the per-segment overhead, so that the window offered is honoured
+ * even when the peer sent it in small segments. True if `need` more
+ * bytes fit now. */
+static bool tcp_collapse_rcv(struct tcp_sock *tp, uint32_t need)
+{
+	struct sock *sk = &tp->sk;
+	struct us_stack *s = sk->stack;
+	struct skb_queue nq;
+	skb_queue_init(&nq);
+	struct skb *cur = NULL, *skb;
+	uint32_t old_true = 0, new_true = 0;
+	uint32_t left = tp->rcv_nxt - tp->copied_seq; /* unread bytes to move */
+	bool fail = false;
+	list_for_each_entry(skb, &sk->receive_queue.head, list) {
+		struct tcp_skb_cb *cb = TCP_SKB_CB(skb);
+		uint32_t off = before(cb->seq, tp->copied_seq) ? tp->copied_seq - cb->seq : 0;
+		old_true += skb_truesize(skb);
+		while (off < skb->len) {
+			if (!cur || !skb_tailroom(cur)) {
+				/* Big buffers for much data, small ones for the rest. */
+				cur = skb_alloc(s->pool, left >= 16384 ? 16384 : 2048);
+				if (!cur) {
+					fail = true;
+					break;
+				}
+				memset(TCP_SKB_CB(cur), 0, sizeof(struct tcp_skb_cb));
+				TCP_SKB_CB(cur)->seq = TCP_SKB_CB(cur)->end_seq = cb->seq + off;
+				skb_queue_tail(&nq, cur);
+				new_true += skb_truesize(cur);
+			}
+			uint32_t n = skb->len - off < skb_tailroom(cur) ? skb->len - off : skb_tailroom(cur);
+			memcpy(skb_put(cur, n), skb->data + off, n);
+			nq.bytes += n;
+			TCP_SKB_CB(cur)->end_seq += n;
+			off += n;
+			left = left > n ? left - n : 0;
+		}
+		if (fail)
+			break;
+	}
+	if (fail || new_true >= old_true) {
+		skb_queue_purge(&nq);
+		return sk->rmem_alloc + need <= (uint32_t)sk->rcvbuf;
+	}
+	skb_queue_purge(&sk->receive_queue);
+	list_init(&sk->receive_queue.head);
+	sk->receive_queue.qlen = 0;
+	sk->receive_queue.bytes = 0;
+	while ((skb = skb_dequeue(&nq)) != NULL)
+		skb_queue_tail(&sk->receive_queue, skb);
+	sk->rmem_alloc = sk->rmem_alloc - old_true + new_true;
+	mib_inc(s, MIB_TcpExtTCPRcvCollapsed);
 	return sk->rmem_alloc + need <= (uint32_t)sk->rcvbuf;
 }
 
@@ -617,6 +692,7 @@ static void tcp_data_queue_ofo(struct tcp_sock *tp, struct skb *skb)
 		return;
 	}
 	mib_inc(s, MIB_TcpExtTCPOFOQueue);
+	tp->sack_recent = cb->seq;
 	/* Find the last segment starting at or before us (usually the tail). */
 	struct list_head *pos = tp->ooo_queue.head.prev;
 	while (pos != &tp->ooo_queue.head &&
@@ -704,7 +780,7 @@ static void tcp_data_queue(struct tcp_sock *tp, struct skb *skb)
 		return;
 	}
 	if (skb->len && sk->rmem_alloc + skb_truesize(skb) > (uint32_t)sk->rcvbuf &&
-	    !tcp_prune_ofo(tp, skb_truesize(skb))) {
+	    !tcp_collapse_rcv(tp, skb_truesize(skb)) && !tcp_prune_ofo(tp, skb_truesize(skb))) {
 		mib_inc(s, MIB_TcpExtTCPRcvQDrop);
 		tcp_schedule_ack(tp, true);
 		skb_drop(s, skb, DROP_SOCKET_RCVBUFF);
@@ -811,6 +887,13 @@ static bool tcp_validate_incoming(struct tcp_sock *tp, struct skb *skb)
 		}
 		skb_drop(s, skb, DROP_TCP_RST);
 		return false;
+	}
+	if ((flags & TCPHDR_SYN) && tp->sk.state == TCP_SYN_RECV && (flags & TCPHDR_ACK) &&
+	    cb->seq + 1 == cb->end_seq && cb->seq + 1 == tp->rcv_nxt && cb->ack_seq == tp->snd_nxt) {
+		/* Simultaneous open (RFC 9293 figure 8): the SYN-ACK answering
+		 * ours completes the handshake, as in Linux. */
+		tcp_store_ts_recent(tp, cb);
+		return true;
 	}
 	if (flags & TCPHDR_SYN) {
 syn_challenge:
@@ -1061,13 +1144,15 @@ static void tcp_rcv_state_process(struct tcp_sock *tp, struct skb *skb, const st
 				 * linger2 (tcp_fin_timeout); data after close
 				 * aborts (TCPAbortOnData). */
 				if (tp->linger2_s < 0 || (skb->len && after(cb->end_seq, tp->rcv_nxt))) {
+					/* Linux answers the segment:
+					 * <SEQ=SEG.ACK><CTL=RST>. */
 					mib_inc(s, MIB_TcpExtTCPAbortOnData);
-					tcp_send_active_reset(tp);
+					tcp_v4_send_reset(s, skb, th, sk->daddr, sk->saddr);
 					tcp_done(tp);
 					skb_free(skb);
 					return;
 				}
-				tcp_reset_keepalive_timer(tp, (uint32_t)tp->linger2_s * 1000u);
+				tcp_reset_keepalive_timer(tp, tcp_fin_time_ms(tp));
 			}
 		}
 		break;
@@ -1106,12 +1191,15 @@ static void tcp_rcv_state_process(struct tcp_sock *tp, struct skb *skb, const st
 		break;
 	case TCP_FIN_WAIT1:
 	case TCP_FIN_WAIT2:
-		if ((sk->shutdown & RCV_SHUTDOWN) && tp->orphan && skb->len &&
+		if ((sk->shutdown & RCV_SHUTDOWN) && skb->len &&
 		    after(cb->end_seq - ((cb->tcp_flags & TCPHDR_FIN) ? 1 : 0), tp->rcv_nxt)) {
-			/* RFC 9293 3.10.7.4: data for a closed reader. */
+			/* RFC 1122 4.2.2.13: new data for a reader that is gone
+			 * (closed, or shut down for reading with our FIN out):
+			 * reset, answering the segment (<SEQ=SEG.ACK><CTL=RST>),
+			 * and ECONNRESET for the owner, as Linux's tcp_reset. */
 			mib_inc(s, MIB_TcpExtTCPAbortOnData);
-			tcp_send_active_reset(tp);
-			tcp_done(tp);
+			tcp_v4_send_reset(s, skb, th, sk->daddr, sk->saddr);
+			tcp_reset(tp);
 			skb_free(skb);
 			return;
 		}
@@ -1154,12 +1242,16 @@ static void tcp_rcv_listen(struct tcp_sock *lis, struct skb *skb, const struct t
 		if (!(flags & TCPHDR_SYN) && lis->synq_overflow_ms &&
 		    s->now_ms - lis->synq_overflow_ms < 120000) {
 			struct tcp_sock *child = tcp_cookie_check(lis, skb, th, opt, saddr, daddr);
-			if (child) {
+			if (!child) { /* no room for it: ignored, as a full accept queue */
+				skb_drop(s, skb, DROP_TCP_FLAGS);
+				return;
+			}
+			if (child != lis) {
 				tcp_child_process(child, skb, th, opt);
 				return;
 			}
-			skb_drop(s, skb, DROP_TCP_FLAGS);
-			return;
+			/* Not one of our cookies (cookie_v4_check returns the
+			 * listener): a stray ACK, reset below. */
 		}
 		tcp_v4_send_reset(s, skb, th, saddr, daddr);
 		skb_drop(s, skb, DROP_TCP_NO_SOCKET);
@@ -1273,7 +1365,7 @@ void tcp_v4_err(struct us_stack *s, struct skb *skb, uint8_t type, uint8_t code,
 	if (!tp || tp->sk.state == TCP_TIME_WAIT)
 		return;
 	/* RFC 5927 4.1: the quoted sequence number must be in flight. */
-	if (tp->sk.state != TCP_SYN_SENT && !between(seq, tp->snd_una, tp->snd_nxt)) {
+	if (!between(seq, tp->snd_una, tp->snd_nxt)) { /* SYN_SENT too: seq must be the ISS */
 		mib_inc(s, MIB_TcpExtOutOfWindowIcmps);
 		return;
 	}

@@ -61,6 +61,7 @@ static void tcp_req_timer(struct timer *t)
 		return;
 	}
 	req->retrans++;
+	req->synack_ns = 0; /* Karn: no RTT sample from a retransmitted SYN-ACK */
 	mib_inc(s, MIB_TcpExtTCPSynRetrans);
 	mib_inc(s, MIB_TcpRetransSegs);
 	tcp_send_synack_req(s, req);
@@ -205,8 +206,9 @@ static struct tcp_sock *tcp_create_child(struct tcp_sock *lis, const struct tcp_
 	c->window_clamp = c->rcvbuf_locked ? (uint32_t)sk->rcvbuf / 2 : (uint32_t)s->tcp.rmem[2] / 2;
 	uint32_t space = tcp_space(c);
 	c->rcv_wnd = space < 65535 ? space : 65535;
-	if (c->rcv_wnd > c->advmss)
-		c->rcv_wnd = (c->rcv_wnd / c->advmss) * c->advmss;
+	uint32_t wmss = c->advmss - (c->tstamp_ok ? 12u : 0u); /* as in the SYN-ACK */
+	if (c->rcv_wnd > wmss)
+		c->rcv_wnd = (c->rcv_wnd / wmss) * wmss;
 	c->rcv_ssthresh = c->rcv_wnd;
 	c->snd_wnd = snd_wnd_field << c->snd_wscale;
 	c->max_window = c->snd_wnd;
@@ -217,6 +219,8 @@ static struct tcp_sock *tcp_create_child(struct tcp_sock *lis, const struct tcp_
 	tcp_set_state(c, TCP_ESTABLISHED);
 	tcp_bhash_add(c);
 	tcp_ehash_add(c);
+	if (req->synack_ns) /* tcp_synack_rtt_meas: SYN-ACK to its ACK */
+		tcp_rtt_estimator(c, (int64_t)((stack_now_ns(s) - req->synack_ns) / 1000u));
 	tcp_init_transfer(c);
 	c->total_retrans = 0;
 	if (req->retrans)
@@ -303,6 +307,7 @@ int tcp_conn_request(struct tcp_sock *lis, struct skb *skb, const struct tcp_rep
 	s->tcp.req_count++;
 	timer_init(&req->timer, tcp_req_timer);
 	tcp_send_synack_req(s, req);
+	req->synack_ns = stack_now_ns(s);
 	stack_timer_mod(s, &req->timer, s->now_ms + TCP_TIMEOUT_INIT_MS);
 	return 0;
 }
@@ -336,20 +341,28 @@ int tcp_check_req(struct tcp_request *req, struct skb *skb, const struct tcp_rep
 		return 1;
 	}
 	if (flags & TCPHDR_RST) {
-		/* RFC 5961 3.2 for requests: the exact sequence only. */
+		/* RFC 5961 3.2 for requests: the exact sequence resets it,
+		 * another in the window gets a challenge ACK (Linux 6.x). */
 		if (th->seq == rcv_nxt) {
 			mib_inc(s, MIB_TcpExtEmbryonicRsts);
 			tcp_req_drop(req);
+		} else {
+			mib_inc(s, MIB_TcpExtTCPChallengeACK);
+			tcp_v4_send_ack(s, daddr, saddr, req->lport, req->rport, req->iss + 1, rcv_nxt,
+					(uint16_t)(wnd >> req->rcv_wscale), req->ts_ok,
+					tcp_time_stamp(s, req->ts_off), req->ts_recent, 0, 0);
 		}
 		skb_drop(s, skb, DROP_TCP_RST);
 		return 1;
 	}
 	if (flags & TCPHDR_SYN) {
-		/* RFC 5961 4.2 in SYN-RECEIVED: a new SYN gets a challenge. */
-		mib_inc(s, MIB_TcpExtTCPSYNChallenge);
-		tcp_v4_send_ack(s, daddr, saddr, req->lport, req->rport, req->iss + 1, rcv_nxt,
-				(uint16_t)(wnd >> req->rcv_wscale), req->ts_ok,
-				tcp_time_stamp(s, req->ts_off), req->ts_recent, 0, 0);
+		/* A new SYN inside the window of a passive open: the request
+		 * is reset and forgotten (tcp_check_req's embryonic_reset;
+		 * RFC 9293 3.10.7.4: "return to LISTEN"). */
+		mib_inc(s, MIB_TcpAttemptFails);
+		mib_inc(s, MIB_TcpExtEmbryonicRsts);
+		tcp_v4_send_reset(s, skb, th, saddr, daddr);
+		tcp_req_drop(req);
 		skb_drop(s, skb, DROP_TCP_FLAGS);
 		return 1;
 	}
@@ -394,7 +407,7 @@ struct tcp_sock *tcp_cookie_check(struct tcp_sock *lis, struct skb *skb, const s
 	int idx = cookie_v4_check_seq(s, th->ack - 1, saddr, daddr, th->sport, th->dport, th->seq - 1);
 	if (idx < 0) {
 		mib_inc(s, MIB_TcpExtSyncookiesFailed);
-		return NULL;
+		return lis; /* not a cookie of ours: the caller resets it */
 	}
 	if ((int)lis->accept_qlen > lis->max_ack_backlog) {
 		mib_inc(s, MIB_TcpExtListenOverflows);
@@ -467,14 +480,27 @@ int tcp_timewait_state_process(struct tcp_sock *tw, struct skb *skb, const struc
 	}
 	if (paws)
 		mib_inc(s, MIB_TcpExtPAWSEstab);
-	/* A retransmitted FIN (the peer lost our ACK): ACK again and start
-	 * 2*MSL over (RFC 9293 3.10.7.4, TIME-WAIT). */
-	if ((flags & TCPHDR_FIN) && cb->end_seq == tw->rcv_nxt && !paws)
-		tcp_reset_keepalive_timer(tw, s->tcp.timewait_ms);
-	if (opt->ts_ok && tw->tstamp_ok && !paws) {
+	if (opt->ts_ok && tw->tstamp_ok && !paws && !after(cb->seq, tw->rcv_nxt)) {
 		tw->ts_recent = opt->tsval;
 		tw->ts_recent_stamp = s->now_ms;
 	}
+	if (!paws && cb->seq == tw->rcv_nxt && cb->seq == cb->end_seq) {
+		/* In the window, a bare ACK: nothing to answer; TIME_WAIT
+		 * starts over (Linux). */
+		tcp_reset_keepalive_timer(tw, s->tcp.timewait_ms);
+		skb_free(skb);
+		return 0;
+	}
+	/* Anything else, such as the peer's FIN again (it lost our ACK),
+	 * gets the TIME_WAIT ACK (RFC 9293 3.10.7.4), one per
+	 * tcp_invalid_ratelimit; one carrying an ACK starts 2*MSL over. */
+	if (paws || (flags & TCPHDR_ACK))
+		tcp_reset_keepalive_timer(tw, s->tcp.timewait_ms);
+	if (tw->last_oow_ack_ms && s->now_ms - tw->last_oow_ack_ms < s->tcp.invalid_ratelimit_ms) {
+		skb_free(skb);
+		return 0;
+	}
+	tw->last_oow_ack_ms = s->now_ms ? s->now_ms : 1;
 	tcp_v4_send_ack(s, tw->sk.saddr, tw->sk.daddr, tw->sk.num, tw->sk.dport, tw->snd_nxt,
 			tw->rcv_nxt, (uint16_t)(tw->rcv_wnd >> tw->rcv_wscale), tw->tstamp_ok,
 			tcp_time_stamp(s, tw->ts_off), tw->ts_recent, tw->sk.bound_dev_if, 0);

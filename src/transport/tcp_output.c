@@ -79,6 +79,34 @@ uint16_t tcp_select_window(struct tcp_sock *tp)
 	return (uint16_t)(window >> tp->rcv_wscale);
 }
 
+/* RFC 2018 4: what the out-of-order queue holds, as SACK blocks, the
+ * block with the latest segment first, at most 3 beside a timestamp. */
+static void tcp_sack_blocks(const struct tcp_sock *tp, struct tcp_opts *o)
+{
+	struct tcp_sack_block blk[16];
+	unsigned n = 0;
+	struct skb *skb;
+	list_for_each_entry(skb, &tp->ooo_queue.head, list) {
+		const struct tcp_skb_cb *cb = TCP_SKB_CB(skb);
+		if (n && !after(cb->seq, blk[n - 1].end)) {
+			if (after(cb->end_seq, blk[n - 1].end))
+				blk[n - 1].end = cb->end_seq;
+		} else if (n < 16) {
+			blk[n].start = cb->seq;
+			blk[n].end = cb->end_seq;
+			n++;
+		}
+	}
+	unsigned max = o->ts_ok ? 3 : 4;
+	o->num_sacks = 0;
+	for (unsigned i = 0; i < n; i++) /* the latest first */
+		if (!before(tp->sack_recent, blk[i].start) && before(tp->sack_recent, blk[i].end))
+			o->sacks[o->num_sacks++] = blk[i];
+	for (unsigned i = 0; i < n && o->num_sacks < max; i++)
+		if (!(!before(tp->sack_recent, blk[i].start) && before(tp->sack_recent, blk[i].end)))
+			o->sacks[o->num_sacks++] = blk[i];
+}
+
 /* An ACK (alone or with data) went out: the delayed ACK is settled. */
 static void tcp_event_ack_sent(struct tcp_sock *tp)
 {
@@ -120,6 +148,17 @@ int tcp_transmit_skb(struct tcp_sock *tp, struct skb *skb, bool clone)
 		o.tsval = tcp_time_stamp(s, tp->ts_off);
 		o.tsecr = tp->ts_recent;
 	}
+	if (tp->sack_ok && !syn && (cb->tcp_flags & TCPHDR_ACK) && !(cb->tcp_flags & TCPHDR_RST) &&
+	    tp->ooo_queue.qlen) {
+		tcp_sack_blocks(tp, &o);
+		/* Within the path MTU: a full segment has room for none
+		 * (Linux takes them out of the MSS instead). */
+		uint32_t mtu = tp->pmtu ? tp->pmtu : 576;
+		uint32_t used = IPV4_HLEN + TCP_HLEN + (o.ts_ok ? 12u : 0u) + c->len;
+		uint32_t room = mtu > used + 4 ? mtu - used - 4 : 0;
+		if (o.num_sacks > room / 8)
+			o.num_sacks = (uint8_t)(room / 8);
+	}
 	uint8_t optlen = tcp_options_len(&o, syn);
 	uint32_t datalen = c->len;
 	uint8_t *th = skb_push(c, TCP_HLEN + optlen);
@@ -144,8 +183,6 @@ int tcp_transmit_skb(struct tcp_sock *tp, struct skb *skb, bool clone)
 		uint32_t up = tp->snd_up - cb->seq;
 		r.flags |= TCPHDR_URG;
 		r.urg_ptr = (uint16_t)(up > 65535 ? 65535 : up);
-		if (!after(tp->snd_up, cb->end_seq))
-			tp->urg_pending = false;
 	}
 	tcp_emit(th, &r);
 	tcp_emit_options(th + TCP_HLEN, &o, syn);
@@ -247,9 +284,11 @@ static bool tcp_nagle_hold(struct tcp_sock *tp, struct skb *skb, bool nagle_off)
 		return false;
 	if (skb->list.next != &tp->write_queue.head)
 		return false; /* not the last: more data follows it */
-	if (tp->cork)
+	if (nagle_off)
+		return false; /* a forced push: TCP_NAGLE_PUSH, the cork timer */
+	if (tp->cork || tp->more)
 		return true;
-	if (tp->nodelay || nagle_off)
+	if (tp->nodelay)
 		return false;
 	return tp->packets_out && after(tp->snd_sml, tp->snd_una);
 }
@@ -291,8 +330,9 @@ bool tcp_write_xmit(struct tcp_sock *tp, bool nagle_off)
 		}
 		if (skb->len > tp->mss_cache && tcp_fragment(tp, &tp->write_queue, skb, tp->mss_cache) < 0)
 			break;
-		if (skb->list.next == &tp->write_queue.head || (cb->tcp_flags & TCPHDR_FIN))
-			cb->tcp_flags |= TCPHDR_PSH;
+		if (skb->len && (skb->list.next == &tp->write_queue.head ||
+				 (cb->tcp_flags & TCPHDR_FIN)))
+			cb->tcp_flags |= TCPHDR_PSH; /* a bare FIN has none (tcp_send_fin) */
 		cb->tx_ns = stack_now_ns(sk->stack);
 		if (skb->len < tp->mss_cache)
 			tp->snd_sml = cb->end_seq; /* Minshall: last small segment */
@@ -303,6 +343,32 @@ bool tcp_write_xmit(struct tcp_sock *tp, bool nagle_off)
 	if (!sent && !tp->packets_out && tp->write_queue.qlen)
 		tcp_check_probe_timer(tp);
 	return sent;
+}
+
+/* tcp_write_wakeup: the persist timer found the window open but too
+ * small for the next segment (sender SWS avoidance held it back): send
+ * what fits, RFC 1122 4.2.3.4's override timeout. */
+bool tcp_write_wakeup(struct tcp_sock *tp)
+{
+	struct skb *skb = skb_peek(&tp->write_queue);
+	if (!skb || !skb->len)
+		return false;
+	struct tcp_skb_cb *cb = TCP_SKB_CB(skb);
+	uint32_t wnd_end = tp->snd_una + tp->snd_wnd;
+	if (!after(wnd_end, cb->seq))
+		return false;
+	uint32_t seg = wnd_end - cb->seq;
+	if (seg > tp->mss_cache)
+		seg = tp->mss_cache;
+	if (seg < skb->len && tcp_fragment(tp, &tp->write_queue, skb, seg) < 0)
+		return false;
+	cb->tcp_flags |= TCPHDR_PSH;
+	cb->tx_ns = stack_now_ns(tp->sk.stack);
+	if (skb->len < tp->mss_cache)
+		tp->snd_sml = cb->end_seq;
+	tcp_event_new_data_sent(tp, skb);
+	tcp_transmit_skb(tp, skb, true);
+	return true;
 }
 
 void tcp_push(struct tcp_sock *tp, bool nagle_off)
@@ -519,8 +585,8 @@ int tcp_retransmit_skb(struct tcp_sock *tp, struct skb *skb)
 	mib_inc(s, MIB_TcpRetransSegs);
 	if (cb->tcp_flags & TCPHDR_SYN)
 		mib_inc(s, MIB_TcpExtTCPSynRetrans);
-	if (!tp->retrans_stamp)
-		tp->retrans_stamp = s->now_ms;
+	if (!tp->retrans_stamp) /* the first transmission's time (Linux) */
+		tp->retrans_stamp = cb->tx_ns ? cb->tx_ns / 1000000u : s->now_ms;
 	return 0;
 }
 
@@ -646,7 +712,9 @@ void tcp_send_synack_req(struct us_stack *s, struct tcp_request *req)
 	o.tsval = tcp_time_stamp(s, req->ts_off);
 	o.tsecr = req->ts_recent;
 	uint32_t space = req->listener ? (uint32_t)req->listener->sk.rcvbuf / 2 : 65535;
-	uint16_t win = (uint16_t)tcp_initial_window(space, o.mss);
+	/* tcp_openreq_init_rwin: whole segments of the MSS less the
+	 * timestamp option (65160 = 45 x 1448). */
+	uint16_t win = (uint16_t)tcp_initial_window(space, o.mss - (o.ts_ok ? 12u : 0u));
 	tcp_v4_send_ctl(s, req->laddr, req->raddr, req->lport, req->rport, req->iss, req->irs + 1,
 			TCPHDR_SYN | TCPHDR_ACK, win, &o, true, 0);
 }

@@ -156,7 +156,16 @@ static void tcp_retransmit_timer(struct tcp_sock *tp)
 	tp->backoff++;
 	tp->retransmits++;
 	tp->rto_ms = tp->rto_ms * 2 > TCP_RTO_MAX_MS ? TCP_RTO_MAX_MS : tp->rto_ms * 2;
-	tcp_reset_rtx_timer(tp, ICSK_TIME_RETRANS, tp->rto_ms);
+	uint32_t when = tp->rto_ms;
+	if (tp->user_timeout_ms && tp->retrans_stamp) {
+		/* tcp_clamp_rto_to_user_timeout: fire when the user timeout
+		 * runs out, not at the next backed-off RTO. */
+		uint64_t elapsed = s->now_ms - tp->retrans_stamp;
+		uint64_t left = elapsed >= tp->user_timeout_ms ? 1 : tp->user_timeout_ms - elapsed;
+		if (left < when)
+			when = (uint32_t)left;
+	}
+	tcp_reset_rtx_timer(tp, ICSK_TIME_RETRANS, when);
 }
 
 /* Zero-window probing (RFC 9293 3.8.6.1; tcp_probe_timer): while the
@@ -180,7 +189,7 @@ static void tcp_probe_timer(struct tcp_sock *tp)
 		return;
 	}
 	/* The window may have opened meanwhile: send data if we can. */
-	if (!tcp_write_xmit(tp, true)) {
+	if (!tcp_write_xmit(tp, true) && !tcp_write_wakeup(tp)) {
 		tcp_send_probe(tp);
 		mib_inc(s, MIB_TcpExtTCPWinProbe);
 		tp->probes_out++;
