@@ -397,8 +397,9 @@ static void http_request(struct serve_cfg *cfg, struct conn *c, const char *req,
 	}
 	const char *te = header_value(hdrs, end, "Transfer-Encoding", &hl);
 	if (te) {
-		http_error(c, 501, "Not Implemented");
+		/* RFC 9112 6.1: a body we cannot frame; answer and close. */
 		c->close_after = true;
+		http_error(c, 501, "Not Implemented");
 		return;
 	}
 	const char *cl = header_value(hdrs, end, "Content-Length", &hl);
@@ -562,22 +563,24 @@ static void conn_event(us_stack *s, struct serve_cfg *cfg, int epfd, struct conn
 			out_append(c, line, sizeof(line));
 		}
 	}
-	int f = conn_flush(s, cfg, c);
-	if (f < 0) {
-		conn_close(s, cfg, c);
-		return;
-	}
-	if (f == 1 && k == SVC_HTTP) {
-		if (c->close_after) {
-			conn_close(s, cfg, c);
-			return;
-		}
-		http_process(cfg, c);
+	int f;
+	for (;;) {
 		f = conn_flush(s, cfg, c);
 		if (f < 0) {
 			conn_close(s, cfg, c);
 			return;
 		}
+		if (f != 1 || k != SVC_HTTP)
+			break;
+		if (c->close_after) {
+			conn_close(s, cfg, c);
+			return;
+		}
+		/* The response is out: answer the next pipelined request, if
+		 * a whole one is waiting. */
+		http_process(cfg, c);
+		if (!c->outlen && !c->body_left)
+			break;
 	}
 	bool pending = c->outlen || c->body_left || k == SVC_CHARGEN;
 	if (c->peer_closed && (!pending || k == SVC_CHARGEN)) {
