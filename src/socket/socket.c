@@ -844,6 +844,19 @@ static int get_timeout(void *val, socklen_t *len, uint64_t ns)
 	return 0;
 }
 
+/* SO_RCVBUF/SO_SNDBUF: the request, capped at rmem_max/wmem_max unless
+ * forced (a negative request then reads as huge, as Linux compares it
+ * unsigned), doubled for bookkeeping overhead, at least the minimum. */
+static int sock_buf_size(int v, bool capped, int max, int min)
+{
+	unsigned u = capped ? (unsigned)v : v < 0 ? 0u : (unsigned)v;
+	if (capped && u > (unsigned)max)
+		u = (unsigned)max;
+	if (u > INT32_MAX / 2)
+		u = INT32_MAX / 2;
+	return (int)(u * 2) < min ? min : (int)(u * 2);
+}
+
 static int sock_setsockopt(struct sock *sk, int level, int name, const void *val, socklen_t len)
 {
 	struct us_stack *s = sk->stack;
@@ -904,31 +917,18 @@ static int sock_setsockopt(struct sock *sk, int level, int name, const void *val
 				sk->ops->setsockopt(sk, level, name, val, len);
 			return 0;
 		case SO_RCVBUF:
-		case SO_RCVBUFFORCE: {
-			/* Linux doubles the request for bookkeeping overhead. */
-			unsigned u = name == SO_RCVBUF ? (unsigned)v : v < 0 ? 0u : (unsigned)v;
-			if (name == SO_RCVBUF && u > (unsigned)s->socks.max_rcvbuf)
-				u = (unsigned)s->socks.max_rcvbuf;
-			if (u > INT32_MAX / 2)
-				u = INT32_MAX / 2;
-			sk->rcvbuf = (int)(u * 2) < SOCK_MIN_RCVBUF ? SOCK_MIN_RCVBUF : (int)(u * 2);
+		case SO_RCVBUFFORCE:
+			sk->rcvbuf = sock_buf_size(v, name == SO_RCVBUF, s->socks.max_rcvbuf, SOCK_MIN_RCVBUF);
 			if (sk->ops->setsockopt)
 				sk->ops->setsockopt(sk, level, name, val, len);
 			return 0;
-		}
 		case SO_SNDBUF:
-		case SO_SNDBUFFORCE: {
-			unsigned u = name == SO_SNDBUF ? (unsigned)v : v < 0 ? 0u : (unsigned)v;
-			if (name == SO_SNDBUF && u > (unsigned)s->socks.max_sndbuf)
-				u = (unsigned)s->socks.max_sndbuf;
-			if (u > INT32_MAX / 2)
-				u = INT32_MAX / 2;
-			sk->sndbuf = (int)(u * 2) < SOCK_MIN_SNDBUF ? SOCK_MIN_SNDBUF : (int)(u * 2);
+		case SO_SNDBUFFORCE:
+			sk->sndbuf = sock_buf_size(v, name == SO_SNDBUF, s->socks.max_sndbuf, SOCK_MIN_SNDBUF);
 			if (sk->ops->setsockopt)
 				sk->ops->setsockopt(sk, level, name, val, len);
 			sock_wakeup(sk, EPOLLOUT);
 			return 0;
-		}
 		default:
 			return -ENOPROTOOPT;
 		}

@@ -120,45 +120,7 @@ static int raw_bind(struct sock *sk, const struct sockaddr *addr, socklen_t len)
 
 static int raw_connect(struct sock *sk, const struct sockaddr *addr, socklen_t len)
 {
-	if (len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
-		sk->state = TCP_CLOSE;
-		sk->daddr = 0;
-		return 0;
-	}
-	uint32_t ip;
-	uint16_t port;
-	int err = sockaddr_in_get(addr, len, &ip, &port);
-	if (err)
-		return err;
-	struct rtable rt;
-	err = ip_route_output(sk->stack, ip, sk->rcv_saddr, sk->bound_dev_if, &rt);
-	if (err)
-		return err;
-	if (rt.type == RTN_BROADCAST && !sk->broadcast)
-		return -EACCES;
-	if (!sk->saddr)
-		sk->saddr = rt.saddr;
-	sk->daddr = ip;
-	sk->state = TCP_ESTABLISHED;
-	return 0;
-}
-
-static int raw_getname(struct sock *sk, struct sockaddr *addr, socklen_t *len, bool peer)
-{
-	struct sockaddr_in sin;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	if (peer) {
-		if (sk->state != TCP_ESTABLISHED)
-			return -ENOTCONN;
-		sin.sin_addr.s_addr = sk->daddr;
-	} else {
-		sin.sin_addr.s_addr = sk->rcv_saddr;
-	}
-	socklen_t n = *len < sizeof(sin) ? *len : (socklen_t)sizeof(sin);
-	memcpy(addr, &sin, n);
-	*len = sizeof(sin);
-	return 0;
+	return ip4_datagram_connect(sk, addr, len, NULL);
 }
 
 static long raw_send_hdrincl(struct sock *sk, const struct msghdr *msg, size_t len, uint32_t daddr)
@@ -321,7 +283,7 @@ static const struct proto_ops raw_ops = {
 	.release = raw_release,
 	.bind = raw_bind,
 	.connect = raw_connect,
-	.getname = raw_getname,
+	.getname = inet_getname,
 	.poll = datagram_poll,
 	.shutdown = datagram_shutdown,
 	.setsockopt = raw_setsockopt,

@@ -363,8 +363,10 @@ static int udp_autobind(struct sock *sk)
 	return sk->num ? 0 : udp_get_port(sk, 0);
 }
 
-/* ip4_datagram_connect */
-static int udp_connect(struct sock *sk, const struct sockaddr *addr, socklen_t len)
+/* ip4_datagram_connect, for UDP and raw sockets: fixes the peer (and our
+ * source address); AF_UNSPEC dissolves the association. */
+int ip4_datagram_connect(struct sock *sk, const struct sockaddr *addr, socklen_t len,
+			 int (*autobind)(struct sock *sk))
 {
 	if (len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
 		sk->state = TCP_CLOSE;
@@ -385,8 +387,7 @@ static int udp_connect(struct sock *sk, const struct sockaddr *addr, socklen_t l
 		return err;
 	if (rt.type == RTN_BROADCAST && !sk->broadcast)
 		return -EACCES;
-	err = udp_autobind(sk);
-	if (err)
+	if (autobind && (err = autobind(sk)))
 		return err;
 	if (!sk->saddr)
 		sk->saddr = rt.saddr;
@@ -397,7 +398,14 @@ static int udp_connect(struct sock *sk, const struct sockaddr *addr, socklen_t l
 	return 0;
 }
 
-static int udp_getname(struct sock *sk, struct sockaddr *addr, socklen_t *len, bool peer)
+static int udp_connect(struct sock *sk, const struct sockaddr *addr, socklen_t len)
+{
+	return ip4_datagram_connect(sk, addr, len, udp_autobind);
+}
+
+/* inet_getname: our address and port, or the peer's. (A raw socket's
+ * "port" is its protocol, as Linux reports it.) */
+int inet_getname(struct sock *sk, struct sockaddr *addr, socklen_t *len, bool peer)
 {
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof(sin));
@@ -563,7 +571,7 @@ static const struct proto_ops udp_ops = {
 	.release = udp_release,
 	.bind = udp_bind,
 	.connect = udp_connect,
-	.getname = udp_getname,
+	.getname = inet_getname,
 	.poll = datagram_poll,
 	.shutdown = datagram_shutdown,
 	.sendmsg = udp_sendmsg,

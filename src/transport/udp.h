@@ -2,7 +2,9 @@
 #ifndef US_UDP_H
 #define US_UDP_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "../core/list.h"
 
@@ -25,5 +27,10 @@ int inet_pick_ephemeral(struct us_stack *s, int (*in_use)(struct us_stack *s, st
 /* True if two sockets' bind addresses overlap (either is a wildcard or
  * they are equal) on compatible devices. */
 int inet_bind_conflict(const struct sock *a, const struct sock *b);
+/* connect() and getsockname()/getpeername() of datagram sockets (UDP,
+ * raw): 0 or a negative errno. autobind may be NULL. */
+int ip4_datagram_connect(struct sock *sk, const struct sockaddr *addr, socklen_t len,
+			 int (*autobind)(struct sock *sk));
+int inet_getname(struct sock *sk, struct sockaddr *addr, socklen_t *len, bool peer);
 
 #endif
