@@ -41,6 +41,16 @@ struct cli_net {
 	unsigned mtu;        /* 0: default */
 };
 
+/* The device options in a getopt_long table: each returns CLI_NET_OPT, and
+ * the table entry's name goes to cli_net_option(). */
+#define CLI_NET_OPT 0x200
+#define CLI_NET_LONGOPTS                                           \
+	{ "tap", required_argument, 0, CLI_NET_OPT },              \
+	{ "tun", required_argument, 0, CLI_NET_OPT },              \
+	{ "route", required_argument, 0, CLI_NET_OPT },            \
+	{ "mtu", required_argument, 0, CLI_NET_OPT },              \
+	{ "impair", required_argument, 0, CLI_NET_OPT }
+
 /* Parses one device option (opt is the long name without dashes). Returns
  * 1 if the option was a device option, 0 if not, -1 on a bad value (with
  * a one-line message printed). */

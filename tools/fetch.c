@@ -138,11 +138,7 @@ static void sink_write(struct sink *k, const void *p, size_t n)
 int cmd_fetch(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tap", required_argument, 0, 't' },
-		{ "tun", required_argument, 0, 'u' },
-		{ "route", required_argument, 0, 'r' },
-		{ "mtu", required_argument, 0, 'm' },
-		{ "impair", required_argument, 0, 'x' },
+		CLI_NET_LONGOPTS,
 		{ "timeout", required_argument, 0, 'T' },
 		{ "output", required_argument, 0, 'o' },
 		{ "help", no_argument, 0, 'h' },
@@ -154,8 +150,8 @@ int cmd_fetch(int argc, char **argv)
 	double timeout = 30;
 	optind = 1;
 	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	int c, li = 0;
+	while ((c = getopt_long(argc, argv, "o:h", opts, &li)) != -1) {
 		switch (c) {
 		case 'o':
 			outpath = optarg;
@@ -170,13 +166,10 @@ int cmd_fetch(int argc, char **argv)
 		case 'h':
 			printf("%s\n", fetch_usage);
 			return 0;
-		case 't': case 'u': case 'r': case 'm': case 'x': {
-			const char *name = c == 't' ? "tap" : c == 'u' ? "tun" : c == 'r' ? "route"
-					   : c == 'm' ? "mtu" : "impair";
-			if (cli_net_option(&net, name, optarg) < 0)
+		case CLI_NET_OPT:
+			if (cli_net_option(&net, opts[li].name, optarg) < 0)
 				return 2;
 			break;
-		}
 		default:
 			fprintf(stderr, "%s\n", fetch_usage);
 			return 2;

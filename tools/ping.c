@@ -73,11 +73,7 @@ static double parse_seconds(const char *v, bool *ok)
 int cmd_ping(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tap", required_argument, 0, 't' },
-		{ "tun", required_argument, 0, 'u' },
-		{ "route", required_argument, 0, 'r' },
-		{ "mtu", required_argument, 0, 'm' },
-		{ "impair", required_argument, 0, 'x' },
+		CLI_NET_LONGOPTS,
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -87,9 +83,9 @@ int cmd_ping(int argc, char **argv)
 	double interval = 1.0, linger = 10.0;
 	optind = 1;
 	opterr = 0;
-	int c;
+	int c, li = 0;
 	bool ok;
-	while ((c = getopt_long(argc, argv, "c:s:i:W:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:i:W:h", opts, &li)) != -1) {
 		char *end;
 		switch (c) {
 		case 'c':
@@ -115,13 +111,10 @@ int cmd_ping(int argc, char **argv)
 		case 'h':
 			printf("%s\n", ping_usage);
 			return 0;
-		case 't': case 'u': case 'r': case 'm': case 'x': {
-			const char *name = c == 't' ? "tap" : c == 'u' ? "tun" : c == 'r' ? "route"
-					   : c == 'm' ? "mtu" : "impair";
-			if (cli_net_option(&net, name, optarg) < 0)
+		case CLI_NET_OPT:
+			if (cli_net_option(&net, opts[li].name, optarg) < 0)
 				return 2;
 			break;
-		}
 		default:
 			fprintf(stderr, "%s\n", ping_usage);
 			return 2;

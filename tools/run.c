@@ -41,12 +41,8 @@ static void on_signal(int sig)
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tap", required_argument, 0, 't' },
-		{ "tun", required_argument, 0, 'u' },
-		{ "route", required_argument, 0, 'r' },
-		{ "forward", no_argument, 0, 'f' },
-		{ "mtu", required_argument, 0, 'm' },
-		{ "impair", required_argument, 0, 'i' },
+		CLI_NET_LONGOPTS,
+		{ "forward", no_argument, 0, CLI_NET_OPT },
 		{ "serve", required_argument, 0, 's' },
 		{ "root", required_argument, 0, 'R' },
 		{ "help", no_argument, 0, 'h' },
@@ -69,8 +65,8 @@ int cmd_run(int argc, char **argv)
 	memset(&ext, 0, sizeof(ext));
 	optind = 1;
 	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	int c, li = 0;
+	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		if (c == 'h') {
 			printf("%s\n", run_usage);
 			return 0;
@@ -91,10 +87,8 @@ int cmd_run(int argc, char **argv)
 			serve.root = optarg;
 			continue;
 		}
-		const char *name = NULL;
-		for (const struct option *o = opts; o->name; o++)
-			if (o->val == c)
-				name = o->name;
+		/* Device options, then capture/control options, by name. */
+		const char *name = opts[li].name;
 		int r = cli_net_option(&net, name, optarg ? optarg : "");
 		if (r == 0)
 			r = cli_ext_option(&ext, name, optarg ? optarg : "");
