@@ -9,7 +9,7 @@ int ip_forward(struct us_stack *s, struct skb *skb, const struct rtable *rt)
 {
 	struct ip_repr ip;
 	uint8_t *nh = skb_network_header(skb);
-	ipv4_parse(nh, skb->len, &ip); /* validated by ip_rcv */
+	ipv4_parse_quoted(nh, skb->len, &ip); /* validated by ip_rcv */
 
 	/* Only frames sent to our MAC are routed (RFC 1812 5.3.4). */
 	if (skb->pkt_type != PACKET_HOST) {

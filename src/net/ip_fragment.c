@@ -38,7 +38,7 @@ int ip_fragment(struct us_stack *s, struct skb *skb, unsigned mtu,
 		const struct rtable *rt)
 {
 	struct ip_repr ip;
-	if (ipv4_parse(skb->data, skb->len, &ip) != IPV4_OK) {
+	if (ipv4_parse_quoted(skb->data, skb->len, &ip) != IPV4_OK || ip.tot_len > skb->len) {
 		skb_drop(s, skb, DROP_IP_HDR);
 		return -EINVAL;
 	}
@@ -231,7 +231,7 @@ struct skb *ip_defrag(struct us_stack *s, struct skb *skb)
 	struct ip_repr ip;
 	mib_inc(s, MIB_IpReasmReqds);
 	const uint8_t *nh = skb_network_header(skb);
-	ipv4_parse(nh, skb->len, &ip); /* validated by ip_rcv */
+	ipv4_parse_quoted(nh, skb->len, &ip); /* validated by ip_rcv */
 	uint32_t offset = ip.frag_off;
 	uint32_t end = offset + ip.tot_len - ip.ihl;
 

@@ -55,7 +55,7 @@ int ip_local_deliver(struct us_stack *s, struct skb *skb)
 	struct ip_repr ip;
 	const uint8_t *nh = skb_network_header(skb);
 	/* Validated by ip_rcv; parsed again for the fields we need. */
-	if (ipv4_parse(nh, skb->len, &ip) != IPV4_OK) {
+	if (ipv4_parse_quoted(nh, skb->len, &ip) != IPV4_OK) {
 		skb_drop(s, skb, DROP_IP_HDR);
 		return 0;
 	}
@@ -64,7 +64,7 @@ int ip_local_deliver(struct us_stack *s, struct skb *skb)
 		if (!skb)
 			return 0;
 		nh = skb_network_header(skb);
-		ipv4_parse(nh, skb->len, &ip);
+		ipv4_parse_quoted(nh, skb->len, &ip);
 	}
 	if (!nf_hook(s, NF_INET_LOCAL_IN, skb, netdev_get_by_index(s, IPCB(skb)->iif), NULL))
 		return 0;

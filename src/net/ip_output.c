@@ -45,7 +45,7 @@ int ip_finish_output(struct us_stack *s, struct skb *skb, const struct rtable *r
 	if (skb->len <= rt->mtu)
 		return ip_output2(s, skb, rt);
 	struct ip_repr ip;
-	if (ipv4_parse(skb->data, skb->len, &ip) != IPV4_OK) {
+	if (ipv4_parse_quoted(skb->data, skb->len, &ip) != IPV4_OK) {
 		skb_drop(s, skb, DROP_IP_HDR);
 		return -EINVAL;
 	}

@@ -40,7 +40,8 @@ static struct list_head *neigh_bucket(struct us_stack *s, const struct netdev *d
 struct neighbour *neigh_lookup(struct us_stack *s, const struct netdev *dev, uint32_t ip)
 {
 	struct neighbour *n;
-	list_for_each_entry(n, neigh_bucket(s, dev, ip), hash)
+	struct list_head *bucket = neigh_bucket(s, dev, ip); /* hashed once */
+	list_for_each_entry(n, bucket, hash)
 		if (n->ip == ip && n->dev == dev)
 			return n;
 	return NULL;

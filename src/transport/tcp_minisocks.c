@@ -32,7 +32,8 @@ struct tcp_request *tcp_req_lookup(struct us_stack *s, uint32_t laddr, uint16_t 
 				   uint32_t raddr, uint16_t rport)
 {
 	struct tcp_request *req;
-	list_for_each_entry(req, req_bucket(s, laddr, lport, raddr, rport), hash)
+	struct list_head *bucket = req_bucket(s, laddr, lport, raddr, rport); /* hashed once */
+	list_for_each_entry(req, bucket, hash)
 		if (req->laddr == laddr && req->lport == lport && req->raddr == raddr &&
 		    req->rport == rport)
 			return req;
