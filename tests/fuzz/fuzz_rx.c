@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for the whole receive path: arbitrary frames on two
  * Ethernet devices and a TUN-like device of a stack with addresses,
- * routes and forwarding, under virtual time (input format and network in
+ * routes, forwarding and sockets (UDP echo, a TCP echo server, raw ICMP,
+ * a packet tap), under virtual time (input format and network in
  * fuzz_rx.h).
  *
  * Each input gets a fresh, deterministic stack. Besides the sanitizers,
@@ -10,15 +11,16 @@
  *    checksum or length, a frame over the device MTU or under the
  *    Ethernet minimum, a wrong source MAC);
  *  - the stack does not settle (keeps finding work at one instant);
- *  - after every timer has had time to run (reassembly, ARP), socket
- *    buffers are still in use: nothing this target sets up may hold one
- *    that long;
+ *  - once the sockets are closed, socket buffers are still in use after
+ *    an hour of virtual time (reassembly, ARP and TCP timers have all run
+ *    out by then);
  *  - us_stack_free reports an error (buffers not returned to the pool).
  *
  * Only the public API is used, so the target follows the library.
  */
 #include "fuzz_rx.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,14 +34,18 @@
 
 #define FZ_NDEV 3
 #define FZ_MAX_RECORDS 1024
-/* After the last record: longer than every timer that may hold a buffer
- * (reassembly 30 s, ARP resolution 3 s). */
-#define FZ_QUIESCE_NS (300ull * 1000000000ull)
 /* Datagrams the UDP echo socket sends back per record, at most (a
  * datagram from our own port 7 would echo forever). */
 #define FZ_ECHO_MAX 16
+#define FZ_TCP_CONNS 8
+/* Time allowed, after the sockets are closed, for every buffer to come
+ * back (reassembly 30 s, ARP 3 s, TCP retransmission up to ~15 min). */
+#define FZ_DRAIN_MAX_NS (3600ull * 1000000000ull)
+#define FZ_QUIET_NS (300ull * 1000000000ull)
 
+struct fz;
 struct fz_dev {
+	struct fz *f;
 	int ifindex;
 	bool l3;
 	unsigned mtu;        /* the largest it has had (queued frames may be older) */
@@ -54,6 +60,9 @@ struct fz {
 	int udp_fd;          /* UDP echo on port 7 */
 	int raw_fd;          /* raw ICMP */
 	int pkt_fd;          /* packet socket, every protocol */
+	int tcp_lfd;         /* TCP listening on port 80, or -1 */
+	int tcp_fd[FZ_TCP_CONNS]; /* accepted connections, -1 when free */
+	uint32_t tcp_iss;    /* sequence number of the stack's last SYN */
 	bool teardown;
 };
 
@@ -138,6 +147,16 @@ static void fz_tx(void *arg, const void *frame, size_t len)
 		fprintf(stderr, "fuzz_rx: transmitted frame (%zu bytes): %s\n", len, bad);
 		abort();
 	}
+	/* Remember the stack's ISS (checked above: a whole IPv4 header). */
+	const uint8_t *ip = (const uint8_t *)frame + (d->l3 ? 0 : 14);
+	size_t ipl = len - (d->l3 ? 0 : 14);
+	if (!d->l3 && (len < 14 || ((const uint8_t *)frame)[12] != 0x08 ||
+		       ((const uint8_t *)frame)[13] != 0x00))
+		return;
+	size_t ihl = (size_t)(ip[0] & 15) * 4;
+	if (ip[9] == 6 && !((ip[6] & 0x3f) || ip[7]) && ipl >= ihl + 20 && (ip[ihl + 13] & 0x02))
+		d->f->tcp_iss = (uint32_t)ip[ihl + 4] << 24 | (uint32_t)ip[ihl + 5] << 16 |
+				(uint32_t)ip[ihl + 6] << 8 | ip[ihl + 7];
 }
 
 /* Runs the stack until it has nothing left to do at this instant. */
@@ -175,7 +194,8 @@ static uint64_t fz_adv_ns(uint8_t adv)
 }
 
 /* The fix-up bits of the selector (see fuzz_rx.h). */
-static void fz_fixup(uint8_t *p, size_t len, bool l3, unsigned sel, const uint8_t *mac)
+static void fz_fixup(uint8_t *p, size_t len, bool l3, unsigned sel, const uint8_t *mac,
+		     uint32_t iss)
 {
 	size_t off = 0;
 	if (!l3) {
@@ -196,6 +216,13 @@ static void fz_fixup(uint8_t *p, size_t len, bool l3, unsigned sel, const uint8_
 	if (tot > avail)
 		tot = avail;
 	bool frag = (ip[6] & 0x3f) || ip[7];
+	if ((sel & FZ_TCP_ACK_REL) && !frag && ip[9] == 6 && tot >= ihl + 20) {
+		uint8_t *a = ip + ihl + 8;
+		uint32_t ack = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+		ack += iss + 1;
+		put16(a, (uint16_t)(ack >> 16));
+		put16(a + 2, (uint16_t)ack);
+	}
 	if ((sel & FZ_FIX_L4CSUM) && !frag && tot > ihl) {
 		uint8_t *l4 = ip + ihl;
 		size_t l4len = tot - ihl;
@@ -250,6 +277,7 @@ static void fz_setup(struct fz *f)
 	const uint8_t *macs[FZ_NDEV] = { fz_eth0_mac, fz_eth1_mac, NULL };
 	for (int i = 0; i < FZ_NDEV; i++) {
 		struct fz_dev *d = &f->dev[i];
+		d->f = f;
 		d->l3 = i == FZ_DEV_TUN0;
 		d->mac = macs[i];
 		d->ifindex = us_dev_callback(f->s, names[i], d->l3, fz_tx, d);
@@ -284,7 +312,53 @@ static void fz_setup(struct fz *f)
 	f->pkt_fd = us_socket(f->s, AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
 	if (f->pkt_fd < 0)
 		fz_fail(f, "cannot open the packet socket");
+	/* TCP may be absent from a build: then the target goes without. */
+	for (int i = 0; i < FZ_TCP_CONNS; i++)
+		f->tcp_fd[i] = -1;
+	f->tcp_lfd = us_socket(f->s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	sin.sin_port = htons(80);
+	if (f->tcp_lfd >= 0 &&
+	    (us_bind(f->s, f->tcp_lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	     us_listen(f->s, f->tcp_lfd, FZ_TCP_CONNS) < 0))
+		fz_fail(f, "cannot listen on TCP port 80");
 	fz_settle(f);
+}
+
+/* The TCP side of fz_drain: accept, echo what arrives, close on EOF or
+ * error. Returns true if anything happened. */
+static bool fz_drain_tcp(struct fz *f, uint8_t *buf, size_t cap)
+{
+	bool any = false;
+	if (f->tcp_lfd < 0)
+		return false;
+	int c;
+	while ((c = us_accept4(f->s, f->tcp_lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+		any = true;
+		int slot = -1;
+		for (int i = 0; i < FZ_TCP_CONNS && slot < 0; i++)
+			if (f->tcp_fd[i] < 0)
+				slot = i;
+		if (slot < 0) { /* full: the oldest goes */
+			us_close(f->s, f->tcp_fd[0]);
+			memmove(f->tcp_fd, f->tcp_fd + 1, sizeof(f->tcp_fd[0]) * (FZ_TCP_CONNS - 1));
+			slot = FZ_TCP_CONNS - 1;
+		}
+		f->tcp_fd[slot] = c;
+	}
+	for (int i = 0; i < FZ_TCP_CONNS; i++) {
+		if (f->tcp_fd[i] < 0)
+			continue;
+		ssize_t n = us_recv(f->s, f->tcp_fd[i], buf, cap, 0);
+		if (n > 0) {
+			any = true;
+			us_send(f->s, f->tcp_fd[i], buf, (size_t)n, MSG_NOSIGNAL);
+		} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			any = true;
+			us_close(f->s, f->tcp_fd[i]);
+			f->tcp_fd[i] = -1;
+		}
+	}
+	return any;
 }
 
 /* Reads what the sockets hold; the UDP socket echoes a few datagrams. */
@@ -307,6 +381,8 @@ static void fz_drain(struct fz *f)
 		while (us_recv(f->s, f->raw_fd, buf, sizeof(buf), 0) >= 0)
 			any = true;
 		while (us_recv(f->s, f->pkt_fd, buf, sizeof(buf), 0) >= 0)
+			any = true;
+		if (fz_drain_tcp(f, buf, sizeof(buf)))
 			any = true;
 		if (!any)
 			break;
@@ -376,31 +452,43 @@ static void fz_control(struct fz *f, const uint8_t *cmd, size_t len)
 
 static void fz_teardown(struct fz *f)
 {
-	/* Long enough for every timer that may hold a buffer to fire; then
-	 * the sockets are emptied and closed. */
-	fz_advance(f, FZ_QUIESCE_NS);
+	/* The sockets are emptied and closed; then every buffer must come
+	 * back as the timers that hold them run out. */
 	fz_drain(f);
+	for (int i = 0; i < FZ_TCP_CONNS; i++)
+		if (f->tcp_fd[i] >= 0)
+			us_close(f->s, f->tcp_fd[i]);
+	if (f->tcp_lfd >= 0)
+		us_close(f->s, f->tcp_lfd);
 	us_close(f->s, f->udp_fd);
 	us_close(f->s, f->raw_fd);
 	us_close(f->s, f->pkt_fd);
 	fz_settle(f);
+	struct us_pool_stats st;
+	uint64_t waited = 0;
+	for (;;) {
+		us_stack_pool_stats(f->s, &st);
+		/* At least FZ_QUIET_NS, so that the timers run even then. */
+		if ((st.in_use == 0 && waited >= FZ_QUIET_NS) || waited >= FZ_DRAIN_MAX_NS)
+			break;
+		fz_advance(f, 60ull * 1000000000ull);
+		waited += 60ull * 1000000000ull;
+	}
 	static int verbose = -1;
 	if (verbose < 0)
 		verbose = getenv("FUZZ_RX_VERBOSE") != NULL;
 	if (verbose) {
 		/* What the input did: FUZZ_RX_VERBOSE=1 fuzz_rx_replay FILE. */
-		fprintf(stderr, "sent: eth0 %llu, eth1 %llu, tun0 %llu\n",
+		fprintf(stderr, "sent: eth0 %llu, eth1 %llu, tun0 %llu; buffers back after %llu s\n",
 			(unsigned long long)f->dev[0].tx, (unsigned long long)f->dev[1].tx,
-			(unsigned long long)f->dev[2].tx);
+			(unsigned long long)f->dev[2].tx, (unsigned long long)(waited / 1000000000ull));
 		us_stack_dump_counters(f->s, stderr);
 	}
-	struct us_pool_stats st;
-	us_stack_pool_stats(f->s, &st);
 	if (st.in_use) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "%llu socket buffers still in use %llu s after the last frame",
+		snprintf(msg, sizeof(msg), "%llu socket buffers still in use %llu s after the sockets closed",
 			 (unsigned long long)st.in_use,
-			 (unsigned long long)(FZ_QUIESCE_NS / 1000000000ull));
+			 (unsigned long long)(FZ_DRAIN_MAX_NS / 1000000000ull));
 		fz_fail(f, msg);
 	}
 	f->teardown = true;
@@ -434,7 +522,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct fz_dev *d = &f.dev[(sel & 3) == 3 ? FZ_DEV_ETH0 : (sel & 3)];
 		memcpy(frame, data + off, len);
 		off += len;
-		fz_fixup(frame, len, d->l3, sel, d->mac);
+		fz_fixup(frame, len, d->l3, sel, d->mac, f.tcp_iss);
 		us_dev_input(f.s, d->ifindex, frame, len);
 		fz_settle(&f);
 		fz_drain(&f);

@@ -15,7 +15,11 @@
  *   sel bit 3:    recompute the ICMP, UDP or TCP checksum (of an
  *                 unfragmented datagram) before injecting
  *   sel bit 4:    set the Ethernet destination to the device's MAC
- *   sel bits 5-7: 7 makes the record a control record (below); else ignored
+ *   sel bit 5:    TCP: the acknowledgment number is relative: the harness
+ *                 adds the stack's last SYN sequence number + 1 (the
+ *                 stack's ISS comes from a keyed hash the fuzzer cannot
+ *                 guess), before fixing the checksum
+ *   sel bits 5-7: all three set make the record a control record (below)
  *   adv:          virtual time to let pass (running every timer due)
  *                 before the frame arrives: 0 none, 1..100 adv*10 ms,
  *                 101..255 (adv-100) seconds
@@ -37,8 +41,9 @@
  *   routes: default via 10.1.0.254 (eth1), 192.168.0.0/16 via 10.2.0.2 (tun0)
  *   forwarding on
  *   sockets: UDP on port 7 (echoes up to 16 datagrams a record back to
- *   their source), raw ICMP, a packet socket for every protocol; all are
- *   read after every record
+ *   their source), TCP listening on port 80 (connections accepted, data
+ *   echoed, closed on EOF; 8 at most), raw ICMP, a packet socket for every
+ *   protocol; all are read after every record
  */
 #ifndef USTACK_FUZZ_RX_H
 #define USTACK_FUZZ_RX_H
@@ -52,6 +57,7 @@
 #define FZ_FIX_IPCSUM 0x04
 #define FZ_FIX_L4CSUM 0x08
 #define FZ_SET_DST 0x10
+#define FZ_TCP_ACK_REL 0x20
 #define FZ_CONTROL 0xe0
 
 /* Commands of a control record. */

@@ -616,6 +616,66 @@ static void seeds_transport(void)
 		rec(ETH0, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
 	}
 	seed_write("tcp-syn");
+
+	/* A whole connection to the echo service on port 80, with the
+	 * relative acknowledgment bit: handshake, data (echoed back), our
+	 * FIN, the stack's FIN acknowledged. */
+	seed_begin();
+	arp_hello();
+	{
+		const unsigned T = ETH0 | FZ_TCP_ACK_REL;
+		struct ipspec s = { .src = "10.0.0.2", .dst = "10.0.0.1", .proto = 6, .id = 16, .df = true };
+		size_t n = tcp(pl, "10.0.0.2", "10.0.0.1", 40010, 80, 5000, 0, 0x02, true);
+		rec(ETH0, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40010, 80, 5001, 0, 0x10, false);
+		rec(T, FZ_ADV_MS(10), fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40010, 80, 5001, 0, 0x18, false);
+		memcpy(pl + n, "hello, ustack", 13);
+		rec(T, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n + 13));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40010, 80, 5014, 13, 0x10, false);
+		rec(T, FZ_ADV_MS(50), fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		/* Out of order, then the hole filled. */
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40010, 80, 5019, 13, 0x18, false);
+		memcpy(pl + n, "world", 5);
+		rec(T, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n + 5));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40010, 80, 5014, 13, 0x18, false);
+		memcpy(pl + n, "big, ", 5);
+		rec(T, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n + 5));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40010, 80, 5024, 23, 0x11, false);
+		rec(T, FZ_ADV_MS(50), fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40010, 80, 5025, 24, 0x10, false);
+		rec(T, FZ_ADV_MS(50), fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+	}
+	seed_write("tcp-connection");
+
+	/* Handshake, then silence: the stack's data and FIN are retransmitted
+	 * until it gives up; a RST on a second connection; a SYN to a closed
+	 * port; a zero window. */
+	seed_begin();
+	arp_hello();
+	{
+		const unsigned T = ETH0 | FZ_TCP_ACK_REL;
+		struct ipspec s = { .src = "10.0.0.2", .dst = "10.0.0.1", .proto = 6, .id = 17, .df = true };
+		size_t n = tcp(pl, "10.0.0.2", "10.0.0.1", 40020, 80, 7000, 0, 0x02, true);
+		rec(ETH0, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40020, 80, 7001, 0, 0x18, false);
+		memcpy(pl + n, "ping", 4);
+		rec(T, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n + 4));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40021, 80, 9000, 0, 0x02, true);
+		rec(ETH0, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40021, 80, 9001, 0, 0x14, false);
+		rec(T, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40022, 81, 100, 0, 0x02, true);
+		rec(ETH0, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40023, 80, 300, 0, 0x02, true);
+		rec(ETH0, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n));
+		n = tcp(pl, "10.0.0.2", "10.0.0.1", 40023, 80, 301, 0, 0x18, false);
+		put16(pl + 14, 0); /* window 0 */
+		memcpy(pl + n, "zero window", 11);
+		rec(T, 0, fr, ipframe(fr, fz_eth0_mac, fz_peer0_mac, &s, pl, n + 11));
+		rec(ETH0, FZ_ADV_S(30), fr, 0);
+	}
+	seed_write("tcp-retransmit-rst-closed");
 }
 
 static void seeds_forward(void)
