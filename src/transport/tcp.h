@@ -57,6 +57,8 @@ struct tcp_skb_cb {
 	uint64_t tx_ns;      /* first transmission, for RTT without timestamps */
 	uint32_t tsval, tsecr; /* received segments: timestamps, if any */
 	bool ts_ok;
+	bool has_sack;       /* received segments: SACK blocks present */
+	uint32_t sack_end;   /* ... and the highest right edge among them */
 };
 #define TCPCB_RETRANS 0x01   /* retransmitted at least once (Karn) */
 #define TCPCB_LOST 0x02      /* marked lost, to be retransmitted */
@@ -210,6 +212,7 @@ struct tcp_sock {
 
 	uint32_t snd_sml;     /* end of the last small segment sent (Minshall) */
 	uint32_t sack_recent; /* seq of the latest out-of-order segment (RFC 2018 4) */
+	uint32_t highest_sack; /* highest sequence the peer has SACKed (RFC 6675) */
 	uint64_t last_oow_ack_ms; /* last ACK sent for an out-of-window segment */
 	int err_soft;         /* ICMP error to report if the connection times out */
 	uint64_t synq_overflow_ms; /* listeners: when SYN cookies were last sent */

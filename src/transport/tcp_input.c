@@ -445,8 +445,14 @@ static int tcp_ack(struct tcp_sock *tp, struct skb *skb)
 
 	if (ack == prior_snd_una) {
 		/* RFC 5681 2: a duplicate ACK carries no data, does not move
-		 * the window, and comes while data is outstanding. */
-		bool dup = tp->packets_out && !win_update && skb->len == 0 &&
+		 * the window, and comes while data is outstanding. RFC 6675 2:
+		 * with SACK, an ACK that SACKs data not SACKed before is a
+		 * duplicate too, whatever its window (a Linux receiver opens
+		 * its window in the very ACKs that report a hole). */
+		bool new_sack = tp->sack_ok && cb->has_sack && after(cb->sack_end, tp->highest_sack);
+		if (new_sack)
+			tp->highest_sack = cb->sack_end;
+		bool dup = tp->packets_out && (!win_update || new_sack) && skb->len == 0 &&
 			   !(cb->tcp_flags & (TCPHDR_SYN | TCPHDR_FIN));
 		if (dup)
 			tcp_dupack(tp);
@@ -463,6 +469,10 @@ static int tcp_ack(struct tcp_sock *tp, struct skb *skb)
 
 	tp->snd_una = ack;
 	tp->bytes_acked += ack - prior_snd_una;
+	if (before(tp->highest_sack, ack))
+		tp->highest_sack = ack;
+	if (tp->sack_ok && cb->has_sack && after(cb->sack_end, tp->highest_sack))
+		tp->highest_sack = cb->sack_end;
 	if (tp->urg_pending && !before(ack, tp->snd_up))
 		tp->urg_pending = false; /* urgent mode ends (tcp_urg_mode) */
 	int64_t rtt_us;
@@ -1069,6 +1079,7 @@ void tcp_init_transfer(struct tcp_sock *tp)
 	tp->snd_cwnd = tp->total_retrans ? 1 : TCP_INIT_CWND;
 	tp->snd_cwnd_cnt = 0;
 	tp->snd_sml = tp->snd_una;
+	tp->highest_sack = tp->snd_una;
 	tp->lsndtime = s->now_ms;
 	tp->rcv_tstamp = s->now_ms;
 	tp->rcvq_space = 10u * tp->advmss;
@@ -1309,6 +1320,11 @@ int tcp_v4_rcv(struct skb *skb)
 	cb->ts_ok = opt.ts_ok;
 	cb->tsval = opt.tsval;
 	cb->tsecr = opt.tsecr;
+	for (unsigned i = 0; i < opt.num_sacks; i++) {
+		if (!cb->has_sack || after(opt.sacks[i].end, cb->sack_end))
+			cb->sack_end = opt.sacks[i].end;
+		cb->has_sack = true;
+	}
 
 	struct tcp_sock *tp = tcp_ehash_lookup(s, ip.daddr, th.dport, ip.saddr, th.sport);
 	if (tp && tp->sk.state == TCP_TIME_WAIT) {
