@@ -320,8 +320,18 @@ out:
 	free(buf);
 	if (sink.f && sink.f != stdout)
 		fclose(sink.f);
-	if (fd >= 0)
+	if (fd >= 0) {
+		/* Finish the close before the stack goes: our FIN, the
+		 * server's FIN read and acknowledged (1 s at most), as the
+		 * kernel would do after the process exits. */
+		struct timeval lt = { .tv_sec = 1 };
+		char drain[4096];
+		us_setsockopt(s, fd, SOL_SOCKET, SO_RCVTIMEO, &lt, sizeof(lt));
+		if (us_shutdown(s, fd, SHUT_WR) == 0)
+			while (us_recv(s, fd, drain, sizeof(drain), 0) > 0) {
+			}
 		us_close(s, fd);
+	}
 	us_stack_free(s);
 	return rc;
 }

@@ -1109,6 +1109,12 @@ static void tcp_diag(struct sock *sk, struct sock_diag *d)
 		d->send_q = (uint32_t)tp->max_ack_backlog;
 		return;
 	}
+	if (sk->state == TCP_TIME_WAIT) {
+		/* A timewait socket keeps no queues (inet_twsk_diag_fill):
+		 * its copied_seq and write_seq were never set. */
+		d->recv_q = d->send_q = 0;
+		return;
+	}
 	d->recv_q = tp->rcv_nxt - tp->copied_seq;
 	d->send_q = tp->write_seq - tp->snd_una;
 	d->has_tcp_info = true;
