@@ -7,6 +7,12 @@
 #   ... tests ...
 #   stop_ustack INT                   # exit status 0 and counters checked
 #
+# For the TCP tests: need CMD... (a missing peer fails), pattern_sha256 N,
+# ctl_ss / ss_count / ss_expect (ustack's sockets through `--ctl
+# $WORKDIR/ctl.sock`), capture_start NS DEV [NAME [FILTER]] / capture_stop /
+# capture_check FILE SRC MIN (tcpdump on the Linux side, then tshark: no
+# malformed packet, no bad checksum), and tcp_peer.py (Linux-side clients).
+#
 # Network safety: every namespace and TAP is created here and deleted by the
 # EXIT trap (on failure too); tests only talk to addresses inside them.
 set -euo pipefail
@@ -25,7 +31,8 @@ USTACK_LOG=""
 USTACK_ERR=""
 READY=""
 
-log() { echo "--- $*"; }
+# Each line shows the seconds since the test started.
+log() { echo "--- [${SECONDS}s] $*"; }
 
 SKIPPING=0
 skip() {
@@ -94,11 +101,24 @@ interop_init() {
 	WORKDIR=$(mktemp -d "/tmp/ustk-$TEST_NAME.XXXXXX")
 	# The watchdog: a subshell waiting on a fifo nobody writes (no child
 	# process to leave behind), then SIGTERM to us, which runs the cleanup.
+	# Bash runs the trap only when its foreground command returns, so the
+	# processes this test started (all descendants of this shell but the
+	# watchdog) get SIGTERM as well.
 	mkfifo "$WORKDIR/watchdog"
 	(
 		read -r -t "$INTEROP_DEADLINE" <>"$WORKDIR/watchdog" || true
 		echo "FAIL: $TEST_NAME still running after ${INTEROP_DEADLINE} s" >&2
 		kill -TERM $$ 2>/dev/null
+		# shellcheck disable=SC2046
+		kill -TERM $(ps -e -o pid=,ppid= | awk -v top=$$ -v me="$BASHPID" '
+			{ parent[$1] = $2 }
+			END {
+				for (p in parent) {
+					if (p == top) continue
+					for (q = p; q > 1 && q != top && q != me; q = parent[q]) {}
+					if (q == top) print p
+				}
+			}') 2>/dev/null
 	) &
 	WATCHDOG_PID=$!
 	local probe="ustk-$TEST_NAME-probe-$$"
@@ -247,4 +267,173 @@ ping_ok() {
 	fi
 	PING_OUT=$out
 	log "ping $*: $(grep -E 'packets transmitted' <<<"$out")"
+}
+
+# ---- TCP tests (interop_tcp_*.sh) ----
+
+# tcp_peer ARGS...: tests/interop/tcp_peer.py (Linux-side peers and checks).
+TCP_PEER="$(dirname "${BASH_SOURCE[0]}")/tcp_peer.py"
+TCP_PEER=$(readlink -f "$TCP_PEER")
+
+# need CMD...: fails (a missing peer is a broken test machine, not a skip).
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || fail "$c is not installed (scripts/install-deps.sh)"
+	done
+}
+
+# pattern_sha256 N: the sha256 of /bytes/N's body (byte i is i % 251).
+pattern_sha256() {
+	python3 "$TCP_PEER" pattern "$1" | sha256sum | cut -d' ' -f1
+}
+
+# ctl_ss: `ss -t -n` of the running ustack (needs --ctl $WORKDIR/ctl.sock).
+ctl_ss() {
+	timeout 10 "$USTACK" ctl "$WORKDIR/ctl.sock" ss -t -n "$@"
+}
+
+# ss_count PATTERN: connections of the running ustack, listeners and
+# TIME-WAIT left out, whose ss line matches the extended regular expression
+# PATTERN (-1 if ustack could not be asked).
+ss_count() {
+	local out
+	out=$(ctl_ss) || { echo -1; return 0; }
+	grep -E '^tcp ' <<<"$out" | grep -vE '^tcp +(LISTEN|TIME.WAIT) ' | grep -cE -- "$1" || true
+}
+
+# ss_expect OP N PATTERN WHAT: waits (10 s at most) until ss_count PATTERN
+# compares to N with OP (-eq, -ge...); fails with WHAT otherwise.
+ss_expect() {
+	local op=$1 n=$2 pat=$3 what=$4 c i
+	for i in $(seq 100); do
+		c=$(ss_count "$pat")
+		[ "$c" "$op" "$n" ] && return 0
+		sleep 0.1
+	done
+	ctl_ss >&2 || true
+	fail "$what: $c connections match '$pat' (want $op $n)"
+}
+
+# Packet capture on the Linux side, full frames (so that tshark can verify
+# every checksum), bounded in packets; one capture at a time.
+CAPTURE_MAX=${CAPTURE_MAX:-300000}
+CAPTURE_PID=""
+CAPTURE_FILE=""
+
+# capture_start NS DEV [NAME [FILTER...]]: tcpdump on DEV in NS into
+# $WORKDIR/NAME.pcap, of the packets FILTER (a tcpdump expression) selects.
+# Transmit checksum offload is turned off on the Linux side of the TAP (it
+# is off by default on a TAP), so that Linux's own segments are captured
+# with their final checksums as well.
+capture_start() {
+	local ns=$1 dev=$2 name=${3:-$2} i
+	shift $(($# < 3 ? $# : 3))
+	[ -z "$CAPTURE_PID" ] || fail "capture_start: a capture is already running"
+	if command -v ethtool >/dev/null 2>&1; then
+		nsx "$ns" ethtool -K "$dev" tx off >/dev/null 2>&1 || true
+	fi
+	CAPTURE_FILE="$WORKDIR/$name.pcap"
+	ip netns exec "$ns" tcpdump -i "$dev" -n -s 0 --immediate-mode -B 131072 -Z root -c "$CAPTURE_MAX" \
+		-w "$CAPTURE_FILE" "$@" 2>"$WORKDIR/$name.tcpdump" &
+	CAPTURE_PID=$!
+	for i in $(seq 100); do
+		grep -q 'listening on' "$WORKDIR/$name.tcpdump" && return 0
+		kill -0 "$CAPTURE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$WORKDIR/$name.tcpdump" >&2
+	fail "tcpdump did not start on $dev"
+}
+
+# capture_stop: stops tcpdump; fails if it lost packets or hit CAPTURE_MAX
+# (the analysis must see every packet of the runs).
+capture_stop() {
+	local err=${CAPTURE_FILE%.pcap}.tcpdump captured dropped i
+	[ -n "$CAPTURE_PID" ] || fail "capture_stop: no capture running"
+	sleep 0.3 # the last frames
+	kill -INT "$CAPTURE_PID" 2>/dev/null || true
+	for i in $(seq 100); do
+		kill -0 "$CAPTURE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$CAPTURE_PID" 2>/dev/null || true
+	CAPTURE_PID=""
+	captured=$(awk '/packets captured/ { print $1 }' "$err")
+	dropped=$(awk '/packets dropped by kernel/ { print $1 }' "$err")
+	[ -n "$captured" ] && [ -n "$dropped" ] || { cat "$err" >&2; fail "tcpdump printed no statistics"; }
+	[ "$dropped" -eq 0 ] || fail "tcpdump: $dropped packets dropped by the kernel (capture incomplete)"
+	[ "$captured" -lt "$CAPTURE_MAX" ] || fail "capture reached its bound of $CAPTURE_MAX packets"
+	log "capture: $captured packets in $(basename "$CAPTURE_FILE")"
+	# For a look afterwards: INTEROP_KEEP=DIR keeps every capture.
+	if [ -n "${INTEROP_KEEP:-}" ]; then
+		cp "$CAPTURE_FILE" "$INTEROP_KEEP/$TEST_NAME-$(basename "$CAPTURE_FILE")" || true
+	fi
+}
+
+# capture_analyze FILE SRC: one tshark pass over FILE with every checksum
+# verified (IP, TCP, UDP, ICMP) and its expert analysis; prints "malformed
+# bad src_tcp src_tcp_good minus0": expert entries of the Malformed group,
+# packets malformed or with a bad checksum, TCP segments from SRC, and of
+# those the ones whose checksum was verified good, and the TCP checksums
+# sent as 0xffff where tshark computes 0x0000. Those are the same number in
+# one's complement arithmetic (-0 and +0; RFC 1624 3, the receiver's sum
+# is 0xffff either way, and Linux sends them) and count as good, though
+# tshark calls them bad. TCP reassembly is off and payloads are decoded as
+# plain data: every segment is checked on its own (application dissectors
+# guessing from random ports, EtherCAT or IRC on an ephemeral port, would
+# report their own "malformed" payloads), and the analysis of a few
+# hundred thousand frames stays within seconds (reassembling large HTTP
+# bodies takes tshark minutes).
+capture_analyze() {
+	local file=$1 src=$2 out
+	out=$(tshark -r "$file" -n -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE \
+		-o udp.check_checksum:TRUE -o tcp.desegment_tcp_streams:FALSE -d 'tcp.port==1-65535,data' -d 'udp.port==1-65535,data' -z expert \
+		-T fields -E separator=/t -e ip.src -e ip.checksum.status -e tcp.checksum.status \
+		-e udp.checksum.status -e icmp.checksum.status -e _ws.malformed -e tcp.checksum \
+		-e tcp.checksum_calculated 2>/dev/null) ||
+		fail "tshark could not read $file"
+	sed -n '/^$/,$p' <<<"$out" >"$WORKDIR/expert.txt"
+	awk -F'\t' -v src="$src" '
+		/^$/ { stats = 1 }
+		stats { if ($0 ~ /^ +[0-9]+ +Malformed /) m++; next }
+		{
+			tcp = $3
+			if (tcp == "0" && $7 == "0xffff" && $8 == "0x0000") { tcp = "1"; z++ }
+			if ($2 == "0" || tcp == "0" || $4 == "0" || $5 == "0" || $6 != "") bad++
+			if ($1 == src && tcp != "") { t++; if (tcp == "1") g++ }
+		}
+		END { print m + 0, bad + 0, t + 0, g + 0, z + 0 }' <<<"$out"
+}
+
+CAPTURE_SELFTESTED=0
+# capture_check FILE SRC MIN: tshark's expert analysis of FILE shows no
+# malformed packet and no bad checksum (IP, TCP, UDP, ICMP); every TCP
+# segment from SRC (ustack) has a verified good checksum, and there are at
+# least MIN of them. Once per test, a crafted capture with one bad checksum
+# and one malformed frame must fail the same check.
+capture_check() {
+	local file=$1 src=$2 min=$3 malformed bad total good minus0
+	if [ "$CAPTURE_SELFTESTED" -eq 0 ]; then
+		python3 "$TCP_PEER" badpcap "$WORKDIR/bad.pcap" >/dev/null || fail "cannot write bad.pcap"
+		read -r malformed bad total good minus0 < <(capture_analyze "$WORKDIR/bad.pcap" 10.0.0.1)
+		[ "$malformed $bad $total $good" = "1 2 1 0" ] ||
+			fail "the capture check missed crafted bad packets (got '$malformed $bad $total $good', want '1 2 1 0')"
+		CAPTURE_SELFTESTED=1
+	fi
+	read -r malformed bad total good minus0 < <(capture_analyze "$file" "$src")
+	if [ "$malformed" -ne 0 ] || [ "$bad" -ne 0 ]; then
+		cat "$WORKDIR/expert.txt" >&2
+		# The offending frames, in full (the first few).
+		tshark -r "$file" -n -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE \
+			-o udp.check_checksum:TRUE -o tcp.desegment_tcp_streams:FALSE \
+			-d 'tcp.port==1-65535,data' -d 'udp.port==1-65535,data' -Y '_ws.malformed || ip.checksum.status == 0 || tcp.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0' \
+			-c 3 -V -x 2>/dev/null | head -n 300 >&2
+		fail "$(basename "$file"): $malformed malformed expert entries, $bad malformed or bad-checksum packets"
+	fi
+	[ "$total" -eq "$good" ] || fail "$(basename "$file"): $((total - good)) of $total TCP segments from $src not verified good"
+	[ "$total" -ge "$min" ] || fail "$(basename "$file"): only $total TCP segments from $src (want >= $min)"
+	local note=""
+	[ "$minus0" -gt 0 ] && note=" ($minus0 TCP checksums sent as 0xffff for 0x0000, equal in one's complement)"
+	log "tshark: $(basename "$file"): no malformed packet, no bad checksum; $good TCP segments from $src verified good$note"
 }
