@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "ustack/sysctl.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -101,6 +102,21 @@ static int parse_impair(struct cli_net *net, const char *val)
 	return 1;
 }
 
+static int parse_sysctl(struct cli_net *net, const char *val)
+{
+	const char *eq = strchr(val, '=');
+	if (net->nsysctls >= CLI_MAX_SYSCTLS)
+		return cli_error("--sysctl: at most %d", CLI_MAX_SYSCTLS), -1;
+	struct cli_sysctl *c = &net->sysctls[net->nsysctls];
+	if (!eq || eq == val || (size_t)(eq - val) >= sizeof(c->key) || strlen(eq + 1) >= sizeof(c->value))
+		return cli_error("--sysctl '%s': expected KEY=VALUE (e.g. net.ipv4.tcp_sack=0)", val), -1;
+	memcpy(c->key, val, (size_t)(eq - val));
+	c->key[eq - val] = 0;
+	strcpy(c->value, eq + 1);
+	net->nsysctls++;
+	return 1;
+}
+
 int cli_net_option(struct cli_net *net, const char *opt, const char *val)
 {
 	if (!strcmp(opt, "tap"))
@@ -111,6 +127,8 @@ int cli_net_option(struct cli_net *net, const char *opt, const char *val)
 		return parse_route(net, val);
 	if (!strcmp(opt, "impair"))
 		return parse_impair(net, val);
+	if (!strcmp(opt, "sysctl"))
+		return parse_sysctl(net, val);
 	if (!strcmp(opt, "forward")) {
 		net->forward = true;
 		return 1;
@@ -130,6 +148,12 @@ int cli_net_option(struct cli_net *net, const char *opt, const char *val)
 
 int cli_net_setup(struct cli_net *net, us_stack *s)
 {
+	for (int i = 0; i < net->nsysctls; i++) {
+		struct cli_sysctl *c = &net->sysctls[i];
+		if (us_sysctl_set(s, c->key, c->value) < 0)
+			return cli_error("--sysctl %s=%s: %s", c->key, c->value,
+					 errno == ENOENT ? "no such knob" : strerror(errno)), -1;
+	}
 	for (int i = 0; i < net->ndevs; i++) {
 		struct cli_dev *d = &net->devs[i];
 		d->ifindex = d->tap ? us_dev_tap(s, d->name) : us_dev_tun(s, d->name);

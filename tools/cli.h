@@ -30,6 +30,12 @@ struct cli_impair {
 	struct us_impair imp;
 };
 
+struct cli_sysctl {
+	char key[96];
+	char value[64];
+};
+#define CLI_MAX_SYSCTLS 32
+
 struct cli_net {
 	struct cli_dev devs[CLI_MAX_DEVS];
 	int ndevs;
@@ -39,6 +45,8 @@ struct cli_net {
 	int nimpairs;
 	bool forward;
 	unsigned mtu;        /* 0: default */
+	struct cli_sysctl sysctls[CLI_MAX_SYSCTLS]; /* --sysctl KEY=VALUE */
+	int nsysctls;
 };
 
 /* The device options in a getopt_long table: each returns CLI_NET_OPT, and
@@ -49,7 +57,8 @@ struct cli_net {
 	{ "tun", required_argument, 0, CLI_NET_OPT },              \
 	{ "route", required_argument, 0, CLI_NET_OPT },            \
 	{ "mtu", required_argument, 0, CLI_NET_OPT },              \
-	{ "impair", required_argument, 0, CLI_NET_OPT }
+	{ "impair", required_argument, 0, CLI_NET_OPT },           \
+	{ "sysctl", required_argument, 0, CLI_NET_OPT }
 
 /* Parses one device option (opt is the long name without dashes). Returns
  * 1 if the option was a device option, 0 if not, -1 on a bad value (with

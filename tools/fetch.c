@@ -22,7 +22,7 @@
 
 static const char fetch_usage[] =
 	"usage: ustack fetch [--tap NAME=ADDR/PREFIX ...] [--tun ...] [--route PREFIX,GW ...] "
-	"[--mtu N] [--impair DEV:SPEC] [-o FILE] [--timeout SECONDS] http://ADDR[:PORT]/PATH";
+	"[--mtu N] [--impair DEV:SPEC] [--sysctl KEY=VALUE] [-o FILE] [--timeout SECONDS] http://ADDR[:PORT]/PATH";
 
 static us_stack *fetch_stack;
 

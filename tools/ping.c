@@ -21,7 +21,7 @@
 
 static const char ping_usage[] =
 	"usage: ustack ping [--tap NAME=ADDR/PREFIX ...] [--tun ...] [--route PREFIX,GW ...] "
-	"[--mtu N] [--impair DEV:SPEC] [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] DEST";
+	"[--mtu N] [--impair DEV:SPEC] [--sysctl KEY=VALUE] [-c COUNT] [-s SIZE] [-i INTERVAL] [-W TIMEOUT] DEST";
 
 static us_stack *ping_stack;
 static volatile sig_atomic_t ping_quit;

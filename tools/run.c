@@ -20,7 +20,7 @@
 
 static const char run_usage[] =
 	"usage: ustack run --tap NAME=ADDR/PREFIX [--tap ...] [--tun NAME=ADDR/PREFIX] "
-	"[--route PREFIX,GATEWAY ...] [--forward] [--mtu N] [--impair DEV:SPEC ...] "
+	"[--route PREFIX,GATEWAY ...] [--forward] [--mtu N] [--impair DEV:SPEC ...] [--sysctl KEY=VALUE ...] "
 	"[--serve echo:7,discard:9,chargen:19,http:80,udp-echo:7,udp-discard:9] [--root DIR] "
 	/* capture and control socket (tools/ctl.c) */
 	"[--pcap FILE|- [--filter EXPR] [--pcap-dev DEV|any] [--pcap-rotate SIZE [--pcap-files N]] "

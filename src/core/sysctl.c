@@ -171,6 +171,8 @@ static const struct sysctl_entry sysctl_table[] = {
 	SC_FIELD("net.ipv4.neigh.default.retrans_time_ms", SC_U32, arp_tbl.p.retrans_ms, 1, INT32_MAX),
 	SC_FIELD("net.ipv4.neigh.default.ucast_solicit", SC_U8, arp_tbl.p.ucast_probes, 0, 255),
 	SC_FIELD("net.ipv4.neigh.default.unres_qlen_bytes", SC_U32, arp_tbl.p.unres_qlen_bytes, 0, INT32_MAX),
+	/* ustack's own: one ACK per poll round (see tcp_ack_snd_check). */
+	SC_FIELD("net.ipv4.tcp_ack_coalesce", SC_BOOL, tcp.ack_coalesce, 0, 1),
 	SC_CUSTOM("net.ipv4.tcp_available_congestion_control", tcp_cc_avail_get, NULL),
 	SC_FIELD("net.ipv4.tcp_challenge_ack_limit", SC_U32, tcp.challenge_ack_limit, 0, INT32_MAX),
 	SC_CUSTOM("net.ipv4.tcp_congestion_control", tcp_cc_get, tcp_cc_set),

@@ -253,6 +253,7 @@ struct tcp_state {
 	uint32_t invalid_ratelimit_ms;
 	uint32_t rto_min_ms;
 	bool rfc1337;
+	bool ack_coalesce;              /* one ACK per poll round (off: RFC 5681 4.2) */
 	char cong_default[16];
 	/* RFC 5961 challenge-ACK budget. */
 	uint64_t challenge_stamp_s;
