@@ -51,6 +51,10 @@ ssize_t us_recvfrom(us_stack *s, int fd, void *buf, size_t len, int flags,
 ssize_t us_sendmsg(us_stack *s, int fd, const struct msghdr *msg, int flags);
 ssize_t us_recvmsg(us_stack *s, int fd, struct msghdr *msg, int flags);
 int us_shutdown(us_stack *s, int fd, int how);
+/* TCP: with SO_LINGER on and a linger time, blocks (as Linux does, even on
+ * a non-blocking socket) until the peer has acknowledged the FIN or the
+ * time has passed, then returns 0; SO_LINGER with time 0 aborts with a
+ * RST. The handle is gone either way. us_stack_free() never lingers. */
 int us_close(us_stack *s, int fd);
 int us_getsockname(us_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
 int us_getpeername(us_stack *s, int fd, struct sockaddr *addr, socklen_t *len);

@@ -135,6 +135,11 @@ void sock_table_cleanup(struct us_stack *s)
 			handle_free(s, fd);
 			sk->fd = -1;
 			sk->dead = true;
+			/* A stack going away does not wait for lingering
+			 * sockets (Linux skips the wait for an exiting
+			 * process); SO_LINGER 0 still resets. */
+			if (sk->linger_secs > 0)
+				sk->linger_on = 0;
 			eventpoll_release(s, sk);
 			sk->ops->release(sk);
 		}

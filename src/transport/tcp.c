@@ -316,10 +316,10 @@ void tcp_done(struct tcp_sock *tp)
 	tp->packets_out = tp->retrans_out = tp->lost_out = 0;
 	sk->shutdown = SHUTDOWN_MASK;
 	tp->fin_queued = true;
-	if (!sk->dead) {
-		sock_wakeup(sk, 0);
+	/* Wakes the owner, or a close() lingering on a dead socket. */
+	sock_wakeup(sk, 0);
+	if (!sk->dead)
 		return;
-	}
 	if (tp->orphan || !tp->parent)
 		tcp_destroy(tp);
 }
@@ -835,6 +835,35 @@ static int tcp_shutdown(struct sock *sk, int how)
 	return 0;
 }
 
+/* SO_LINGER with a time: close() waits until the peer has acknowledged
+ * our FIN (the state leaves FIN_WAIT_1, CLOSING and LAST_ACK) or the time
+ * runs out, as Linux's sk_stream_wait_close; the socket blocks even if it
+ * is non-blocking, as on Linux, and close() returns 0 either way. After a
+ * timeout the connection carries on as an orphan. Returns true if the
+ * connection ended meanwhile (it is then gone). */
+static bool tcp_linger_waiting(void *arg)
+{
+	int st = ((struct tcp_sock *)arg)->sk.state;
+	return st != TCP_FIN_WAIT1 && st != TCP_CLOSING && st != TCP_LAST_ACK;
+}
+
+static bool tcp_linger_wait(struct tcp_sock *tp)
+{
+	struct sock *sk = &tp->sk;
+	if (tcp_linger_waiting(tp))
+		return false;
+	uint64_t deadline = stack_now_ns(sk->stack) + (uint64_t)sk->linger_secs * 1000000000u;
+	sock_hold(sk);
+	/* -EDEADLK (close() from inside the stack's round), -EINTR and the
+	 * timeout all end the wait the same way. */
+	(void)stack_block(sk->stack, tcp_linger_waiting, tp, deadline);
+	/* CLOSE: tcp_done ran (reset, TIME_WAIT handed to a timewait socket,
+	 * LAST_ACK acknowledged) and dropped the handle's reference. */
+	bool gone = sk->state == TCP_CLOSE;
+	sock_put(sk);
+	return gone;
+}
+
 /* tcp_close: the application lets go of the socket. */
 static void tcp_release(struct sock *sk)
 {
@@ -885,6 +914,8 @@ static void tcp_release(struct sock *sk)
 	}
 	if (sk->state == TCP_CLOSE)
 		return;
+	if (sk->linger_on && sk->linger_secs > 0 && tcp_linger_wait(tp))
+		return; /* the connection ended while close() waited */
 	/* An orphan finishes the close on its own (tcp_close's tail). */
 	tcp_orphan(tp);
 	if (sk->state == TCP_FIN_WAIT2) {

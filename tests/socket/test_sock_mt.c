@@ -282,6 +282,45 @@ static void t_mt_rcvtimeo(void)
 	mt_free(s);
 }
 
+/* ---- SO_LINGER: close() blocks until the FIN is acknowledged ---- */
+
+/* The stack thread carries the connection while the application thread
+ * sits in close(); it must be woken when the FIN is acknowledged, not at
+ * the end of the 20 s linger time. When close() returns, the server side
+ * has every byte and the end of the stream. */
+static void t_mt_linger_close(void)
+{
+	us_stack *s = mt_stack();
+	REQUIRE(s);
+	int l = us_socket(s, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", 5010);
+	CHECK_OK(us_bind(s, l, SA(&a), sizeof(a)));
+	CHECK_OK(us_listen(s, l, 4));
+	int c = us_socket(s, AF_INET, SOCK_STREAM, 0);
+	CHECK_OK(set_timeo(s, c, SO_SNDTIMEO, 5000));
+	CHECK_OK(us_connect(s, c, SA(&a), sizeof(a)));
+	CHECK_OK(set_timeo(s, l, SO_RCVTIMEO, 5000));
+	int srv = us_accept(s, l, NULL, NULL);
+	REQUIRE(srv >= 0);
+	struct linger lg = { .l_onoff = 1, .l_linger = 20 };
+	CHECK_OK(us_setsockopt(s, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	static uint8_t data[50000], got[50001];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	CHECK_EQ(us_send(s, c, data, sizeof(data), 0), (long)sizeof(data));
+	uint64_t t0 = mono_ns();
+	CHECK_OK(us_close(s, c));
+	CHECK(mono_ns() - t0 < 10000 * MS);
+	size_t n = 0;
+	ssize_t r;
+	while ((r = us_recv(s, srv, got + n, sizeof(got) - n, MSG_DONTWAIT)) > 0)
+		n += (size_t)r;
+	CHECK_EQ(r, 0); /* the FIN is in: end of stream, not EAGAIN */
+	CHECK_EQ(n, sizeof(data));
+	CHECK(memcmp(got, data, sizeof(data)) == 0);
+	mt_free(s);
+}
+
 /* ---- us_close from another thread ---- */
 
 static void t_mt_close_wakes(void)
@@ -381,5 +420,5 @@ static void t_mt_start_stop(void)
 	us_stack_free(s);
 }
 
-TEST_MAIN(T(t_mt_echo), T(t_mt_wakeup), T(t_mt_rcvtimeo), T(t_mt_close_wakes),
+TEST_MAIN(T(t_mt_echo), T(t_mt_wakeup), T(t_mt_rcvtimeo), T(t_mt_linger_close), T(t_mt_close_wakes),
 	  T(t_mt_start_stop))

@@ -335,6 +335,92 @@ static void linger_zero_resets(void)
 	tt_free(t);
 }
 
+/* SO_LINGER with a time, over loopback (the peer answers inside the
+ * blocking close): close() returns once the peer has acknowledged every
+ * byte and the FIN, long before the linger time, and the connection is
+ * then in FIN_WAIT_2. */
+static void linger_waits_for_fin_ack(void)
+{
+	struct tt *t = &T;
+	tt_init(t, 30);
+	us_stack *s = t->s;
+	int l = us_socket(s, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", 7100);
+	CHECK_OK(us_bind(s, l, SA(&a), sizeof(a)));
+	CHECK_OK(us_listen(s, l, 4));
+	int c = us_socket(s, AF_INET, SOCK_STREAM, 0);
+	CHECK_OK(us_connect(s, c, SA(&a), sizeof(a)));
+	int srv = us_accept(s, l, NULL, NULL);
+	REQUIRE(srv >= 0);
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	CHECK_OK(us_getsockname(s, c, SA(&me), &ml));
+	struct linger lg = { .l_onoff = 1, .l_linger = 10 };
+	CHECK_OK(us_setsockopt(s, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	static uint8_t data[60000], got[60001];
+	pat_fill(data, sizeof(data), 30, 0);
+	CHECK_EQ(us_send(s, c, data, sizeof(data), MSG_DONTWAIT), (long)sizeof(data));
+	uint64_t t0 = tt_now(t);
+	CHECK_OK(us_close(s, c));
+	CHECK(tt_now(t) - t0 < 1 * SEC);
+	CHECK_EQ(tt_find_state(s, ntohs(me.sin_port), 7100), TCP_FIN_WAIT2);
+	CHECK_ERR(us_send(s, c, "x", 1, 0), EBADF);
+	/* Everything arrived, then the end of the stream. */
+	CHECK_EQ(tt_read(t, srv, got, sizeof(got)), (long)sizeof(data));
+	CHECK(memcmp(got, data, sizeof(data)) == 0);
+	CHECK_EQ(us_recv(s, srv, got, 1, MSG_DONTWAIT), 0);
+	tt_free(t);
+}
+
+/* SO_LINGER with a time and a peer that acknowledges nothing: close()
+ * blocks (even on a non-blocking socket, as on Linux) for exactly the
+ * linger time while the data and FIN are retransmitted, returns 0, and
+ * the orphan carries on; the peer's late ACK moves it to FIN_WAIT_2. */
+static void linger_times_out(void)
+{
+	struct tt *t = &T;
+	REQUIRE(established(t, 31, &TOPTS_LINUX));
+	CHECK_OK(us_set_nonblocking(t->s, t->fd, true));
+	struct linger lg = { .l_onoff = 1, .l_linger = 3 };
+	CHECK_OK(us_setsockopt(t->s, t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	CHECK_EQ(us_send(t->s, t->fd, "abc", 3, 0), 3);
+	uint64_t t0 = tt_now(t);
+	CHECK_OK(us_close(t->s, t->fd));
+	CHECK_EQ(tt_now(t) - t0, 3 * SEC);
+	CHECK_EQ(state_of(t), TCP_FIN_WAIT1);
+	/* What went out while close() waited: the data, the FIN, and their
+	 * retransmissions. */
+	EXPECT_TCP(t, E_FLAGSP(ACK), E_SEQ(t->rcv_nxt), E_LEN(3));
+	EXPECT_TCP(t, E_FLAGSP(FIN | ACK), E_SEQ(t->rcv_nxt + 3), E_LEN(0));
+	CHECK(t->seg.time - t0 < 1 * MS);
+	EXPECT_TCP(t, E_SEQ(t->rcv_nxt), E_LEN(3));
+	CHECK(t->seg.time > t0 + 200 * MS && t->seg.time < t0 + 3 * SEC);
+	t->rcv_nxt += 4;
+	tt_ack(t);
+	tt_drain(t, 10 * MS);
+	CHECK_EQ(state_of(t), TCP_FIN_WAIT2);
+	tt_fin(t);
+	EXPECT_TCP(t, E_FLAGS(ACK), E_ACK(t->snd_nxt), E_WITHIN(1 * MS));
+	CHECK_EQ(state_of(t), TCP_TIME_WAIT);
+	tt_free(t);
+}
+
+/* A stack freed with a lingering socket does not wait for it. */
+static void linger_not_at_teardown(void)
+{
+	struct tt *t = &T;
+	REQUIRE(established(t, 32, &TOPTS_LINUX));
+	struct linger lg = { .l_onoff = 1, .l_linger = 30 };
+	CHECK_OK(us_setsockopt(t->s, t->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	CHECK_EQ(us_send(t->s, t->fd, "abc", 3, 0), 3);
+	uint64_t t0 = tt_now(t);
+	/* Free the stack alone; the clock and the peer stay to look at. */
+	us_stack_free(t->s);
+	t->sim.st[0] = NULL;
+	CHECK_EQ(tt_now(t), t0);
+	tt_free(t);
+}
+
 /* close() with data not yet sent: the orphan keeps sending when the
  * window opens, then FINs (the FIN rides on the last segment). */
 static void close_with_unsent_data(void)
@@ -529,6 +615,7 @@ static void fin_out_of_order(void)
 TEST_MAIN(T(active_close), T(fin_flags), T(time_wait_answers), T(time_wait_rst), T(time_wait_recycled_by_syn),
 	  T(time_wait_recycled_by_timestamp), T(time_wait_bounded), T(passive_close),
 	  T(simultaneous_close), T(fin_wait1_fin_ack), T(half_close_shut_wr), T(half_close_shut_rd),
-	  T(close_with_unread_data), T(linger_zero_resets), T(close_with_unsent_data),
+	  T(close_with_unread_data), T(linger_zero_resets), T(linger_waits_for_fin_ack),
+	  T(linger_times_out), T(linger_not_at_teardown), T(close_with_unsent_data),
 	  T(orphan_fin_wait2_timeout), T(linger2_option), T(data_after_close_resets),
 	  T(close_in_syn_sent), T(close_listener_resets_children), T(fin_out_of_order))
