@@ -21,7 +21,8 @@
 	X(IcmpInDestUnreachs) X(IcmpInTimeExcds) X(IcmpInParmProbs)            \
 	X(IcmpInSrcQuenchs) X(IcmpInRedirects) X(IcmpInEchos)                  \
 	X(IcmpInEchoReps) X(IcmpInTimestamps) X(IcmpInTimestampReps)           \
-	X(IcmpOutMsgs) X(IcmpOutErrors) X(IcmpOutRateLimitGlobal)              \
+	X(IcmpOutMsgs) X(IcmpOutErrors)                                        \
+	X(IcmpOutRateLimitGlobal) X(IcmpOutRateLimitHost)                      \
 	X(IcmpOutDestUnreachs) X(IcmpOutTimeExcds) X(IcmpOutParmProbs)         \
 	X(IcmpOutEchos) X(IcmpOutEchoReps) X(IcmpOutTimestampReps)             \
 	X(UdpInDatagrams) X(UdpNoPorts) X(UdpInErrors) X(UdpOutDatagrams)      \

@@ -155,6 +155,7 @@ static const struct sysctl_entry sysctl_table[] = {
 	SC_FIELD("net.ipv4.icmp_echo_ignore_broadcasts", SC_BOOL, icmp.echo_ignore_broadcasts, 0, 1),
 	SC_FIELD("net.ipv4.icmp_msgs_burst", SC_U32, icmp.msgs_burst, 0, INT32_MAX),
 	SC_FIELD("net.ipv4.icmp_msgs_per_sec", SC_U32, icmp.msgs_per_sec, 0, INT32_MAX),
+	SC_FIELD("net.ipv4.icmp_ratelimit", SC_U32, icmp.ratelimit_ms, 0, INT32_MAX),
 	SC_FIELD("net.ipv4.icmp_ratemask", SC_U32, icmp.ratemask, 0, INT32_MAX),
 	SC_FIELD("net.ipv4.ip_default_ttl", SC_U8, ip.default_ttl, 1, 255),
 	SC_FIELD("net.ipv4.ip_forward", SC_BOOL, ip.forwarding, 0, 1),

@@ -53,13 +53,30 @@ void icmp_init(struct us_stack *s)
 		       (1u << ICMP_TIME_EXCEEDED) | (1u << ICMP_PARAMETERPROB);
 	st->tokens_x1000 = (uint64_t)st->msgs_burst * 1000;
 	st->last_refill_ms = s->now_ms;
+	st->ratelimit_ms = 1000;
+	memset(st->peers, 0, sizeof(st->peers));
 	st->echo_ignore_all = false;
 	st->echo_ignore_broadcasts = true;
 	static const struct net_protocol icmp_protocol = { .handler = icmp_rcv };
 	inet_add_protocol(s, &icmp_protocol, IPPROTO_ICMP_);
 }
 
-/* icmp_global_allow: msgs_per_sec tokens a second, at most msgs_burst. */
+/* icmpv4_mask_allow: the messages no limit applies to: types outside
+ * ratemask (echo replies by default), and fragmentation needed, which
+ * path MTU discovery depends on (RFC 1191). */
+static bool icmp_mask_allow(const struct us_stack *s, uint8_t type, uint8_t code)
+{
+	if (type > NR_ICMP_TYPES)
+		return true;
+	if (type == ICMP_DEST_UNREACH && code == ICMP_FRAG_NEEDED)
+		return true;
+	return !((1u << type) & s->icmp.ratemask);
+}
+
+/* icmp_global_allow: msgs_per_sec tokens a second, at most msgs_burst.
+ * Checked first, consumed (icmp_global_consume) only once the
+ * per-destination limit has let the message through, so that one
+ * destination's errors cannot be used to probe the global state. */
 static bool icmp_global_allow(struct us_stack *s)
 {
 	struct icmp_state *st = &s->icmp;
@@ -71,9 +88,61 @@ static bool icmp_global_allow(struct us_stack *s)
 			st->tokens_x1000 = cap;
 		st->last_refill_ms = now;
 	}
-	if (st->tokens_x1000 < 1000)
+	return st->tokens_x1000 >= 1000;
+}
+
+static void icmp_global_consume(struct us_stack *s)
+{
+	s->icmp.tokens_x1000 -= 1000;
+}
+
+#define ICMP_PEER_BURST 6 /* XRLIM_BURST_FACTOR */
+
+/* inet_peer_xrlim_allow: a bucket of time per destination, filled by the
+ * clock, at most ICMP_PEER_BURST messages' worth; a message costs
+ * ratelimit_ms. A new destination starts full. Errors to our own
+ * addresses travel over loopback and are not limited (icmpv4_xrlim_allow). */
+static bool icmp_peer_allow(struct us_stack *s, uint32_t daddr)
+{
+	struct icmp_state *st = &s->icmp;
+	uint64_t cost = st->ratelimit_ms;
+	if (!cost || ipv4_is_loopback(daddr) || inet_addr_is_local(s, daddr))
+		return true;
+	uint64_t cap = cost * ICMP_PEER_BURST;
+	uint32_t slot = (uint32_t)siphash_3u32(&s->hash_key, daddr, 0x1c3b, 0) & (ICMP_PEERS - 1);
+	struct icmp_peer *p = &st->peers[slot];
+	uint64_t now = s->now_ms;
+	if (p->addr != daddr) {
+		p->addr = daddr;
+		p->tokens_ms = cap;
+	} else if (now > p->last_ms) {
+		p->tokens_ms += now - p->last_ms;
+	}
+	p->last_ms = now;
+	if (p->tokens_ms > cap)
+		p->tokens_ms = cap;
+	if (p->tokens_ms < cost)
 		return false;
-	st->tokens_x1000 -= 1000;
+	p->tokens_ms -= cost;
+	return true;
+}
+
+/* Whether an error of this type may go to daddr now (Linux's order since
+ * 6.12: host-wide check, per-destination limit, then the host-wide token
+ * is spent). */
+static bool icmp_rate_allow(struct us_stack *s, uint8_t type, uint8_t code, uint32_t daddr)
+{
+	if (icmp_mask_allow(s, type, code))
+		return true;
+	if (!icmp_global_allow(s)) {
+		mib_inc(s, MIB_IcmpOutRateLimitGlobal);
+		return false;
+	}
+	if (!icmp_peer_allow(s, daddr)) {
+		mib_inc(s, MIB_IcmpOutRateLimitHost);
+		return false;
+	}
+	icmp_global_consume(s);
 	return true;
 }
 
@@ -130,10 +199,8 @@ void icmp_send(struct us_stack *s, struct skb *skb_in, uint8_t type, uint8_t cod
 		if (inner > NR_ICMP_TYPES || icmp_pointers[inner].error)
 			return;
 	}
-	if (((1u << type) & s->icmp.ratemask) && !icmp_global_allow(s)) {
-		mib_inc(s, MIB_IcmpOutRateLimitGlobal);
+	if (!icmp_rate_allow(s, type, code, ip.saddr))
 		return;
-	}
 	/* RFC 1812 4.3.2.3: quote as much as fits in 576 bytes. */
 	size_t quote = avail < ip.tot_len ? avail : ip.tot_len;
 	if (quote > 576 - IPV4_HLEN - ICMP_HLEN)

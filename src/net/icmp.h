@@ -8,6 +8,16 @@
 struct us_stack;
 struct skb;
 
+/* Slots of the per-destination limiter (a power of two). */
+#define ICMP_PEERS 256
+
+/* One destination's token bucket (the rate_tokens of Linux's inet_peer). */
+struct icmp_peer {
+	uint32_t addr;           /* network order; 0: slot free */
+	uint64_t last_ms;
+	uint64_t tokens_ms;
+};
+
 struct icmp_state {
 	/* Token bucket over all error messages (icmp_msgs_per_sec and
 	 * icmp_msgs_burst), applied to the types in ratemask. */
@@ -16,6 +26,14 @@ struct icmp_state {
 	uint32_t ratemask;       /* 0x1818: unreachable, quench, time exceeded, param */
 	uint64_t tokens_x1000;   /* milli-tokens */
 	uint64_t last_refill_ms;
+	/* Per destination: one message per ratelimit_ms, bursts of
+	 * ICMP_PEER_BURST (icmp_ratelimit, 0 = no per-destination limit), in
+	 * a direct-mapped table indexed by a keyed hash of the address, so
+	 * its size is fixed whatever sources a remote host forges; an address
+	 * that lands on a taken slot takes it over with a fresh bucket (the
+	 * global bucket still bounds the total). */
+	uint32_t ratelimit_ms;   /* 1000 */
+	struct icmp_peer peers[ICMP_PEERS];
 	bool echo_ignore_all;
 	bool echo_ignore_broadcasts;
 };

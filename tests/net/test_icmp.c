@@ -5,6 +5,8 @@
 #include "test.h"
 #include "sim.h"
 #include "nettest.h"
+#include "ustack/socket.h"
+#include "ustack/sysctl.h"
 
 #define SEC 1000000000ull
 #define MS 1000000ull
@@ -344,6 +346,8 @@ static void parameter_problem_pointer(void)
 {
 	struct host h;
 	host_init(&h, 26);
+	/* More errors to one host than icmp_ratelimit's burst of 6. */
+	CHECK_EQ(us_sysctl_set(h.s, "net.ipv4.icmp_ratelimit", "0"), 0);
 	struct {
 		const char *what;
 		uint8_t opts[16];
@@ -454,11 +458,13 @@ static void echo_to_broadcast_ignored(void)
 }
 
 /* icmp_msgs_burst 50, icmp_msgs_per_sec 1000: one token bucket for all
- * error messages; echo replies are not limited. */
+ * error messages; echo replies are not limited. (The per-destination
+ * limit is off here: icmp_ratelimit 0.) */
 static void rate_limit_token_bucket(void)
 {
 	struct host h;
 	host_init(&h, 28);
+	CHECK_EQ(us_sysctl_set(h.s, "net.ipv4.icmp_ratelimit", "0"), 0);
 	struct pkt_spec sp = { .saddr = h.peer_ip, .daddr = h.me, .proto = 253, .payload = junk,
 			       .plen = 20 };
 	struct snap sn;
@@ -506,6 +512,76 @@ static void rate_limit_token_bucket(void)
 	CHECK_EQ(peer_pending(&h.p), 200);
 	CHECK_EQ(snap_delta(&sn, "IcmpOutEchoReps"), 200);
 	CHECK_EQ(snap_delta(&sn, "IcmpOutRateLimitGlobal"), 0);
+	host_free(&h);
+}
+
+/* icmp_ratelimit 1000 ms: each destination gets a burst of 6 errors, then
+ * one a second (Linux's inet_peer_xrlim_allow), independently of the
+ * others; errors to our own addresses (over loopback) are not limited per
+ * destination; icmp_ratelimit 0 lifts the limit. */
+static void rate_limit_per_destination(void)
+{
+	struct host h;
+	host_init(&h, 29);
+	uint32_t other = ip4("10.0.0.4").s_addr;
+	peer_set_neigh(&h.p, other, NULL);
+	struct pkt_spec sp = { .saddr = h.peer_ip, .daddr = h.me, .proto = 253, .payload = junk,
+			       .plen = 20 };
+	struct snap sn;
+	snap_take(&sn, h.s);
+	for (int i = 0; i < 20; i++)
+		inject(&h, &sp);
+	CHECK_EQ(peer_pending(&h.p), 6);
+	CHECK_EQ(snap_delta(&sn, "IcmpOutRateLimitHost"), 14);
+	CHECK_EQ(snap_delta(&sn, "IcmpOutRateLimitGlobal"), 0);
+	peer_clear(&h.p);
+	/* Another host has a bucket of its own. */
+	sp.saddr = other;
+	for (int i = 0; i < 20; i++)
+		inject(&h, &sp);
+	CHECK_EQ(peer_pending(&h.p), 6);
+	peer_clear(&h.p);
+	/* 999 ms later the first host has not earned a message yet; at
+	 * 1000 ms it has earned exactly one. */
+	sim_run_for(&h.sim, 999 * MS);
+	sp.saddr = h.peer_ip;
+	inject(&h, &sp);
+	CHECK_EQ(peer_pending(&h.p), 0);
+	sim_run_for(&h.sim, 1 * MS);
+	for (int i = 0; i < 5; i++)
+		inject(&h, &sp);
+	CHECK_EQ(peer_pending(&h.p), 1);
+	peer_clear(&h.p);
+	/* Ten idle seconds refill a burst of 6, no more. */
+	sim_run_for(&h.sim, 10 * SEC);
+	for (int i = 0; i < 20; i++)
+		inject(&h, &sp);
+	CHECK_EQ(peer_pending(&h.p), 6);
+	peer_clear(&h.p);
+	/* Port unreachable to ourselves: only the global bucket applies. */
+	snap_take(&sn, h.s);
+	int fd = us_socket(h.s, AF_INET, SOCK_DGRAM, 0);
+	REQUIRE(fd >= 0);
+	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = htons(9999),
+				  .sin_addr = ip4("127.0.0.1") };
+	for (int i = 0; i < 20; i++) {
+		CHECK_EQ(us_sendto(h.s, fd, "x", 1, 0, (struct sockaddr *)&lo, sizeof(lo)), 1);
+		us_stack_poll(h.s);
+	}
+	CHECK_EQ(snap_delta(&sn, "IcmpOutDestUnreachs"), 20);
+	CHECK_EQ(snap_delta(&sn, "IcmpOutRateLimitHost"), 0);
+	CHECK_EQ(us_close(h.s, fd), 0);
+	/* icmp_ratelimit 0: every error within the global bucket. */
+	char v[32];
+	CHECK_EQ(us_sysctl_get(h.s, "net.ipv4.icmp_ratelimit", v, sizeof(v)), 0);
+	CHECK(strcmp(v, "1000") == 0);
+	CHECK_EQ(us_sysctl_set(h.s, "net.ipv4.icmp_ratelimit", "0"), 0);
+	sim_run_for(&h.sim, 1 * SEC);
+	snap_take(&sn, h.s);
+	for (int i = 0; i < 20; i++)
+		inject(&h, &sp);
+	CHECK_EQ(peer_pending(&h.p), 20);
+	CHECK_EQ(snap_delta(&sn, "IcmpOutRateLimitHost"), 0);
 	host_free(&h);
 }
 
@@ -662,4 +738,4 @@ static void counters_exact(void)
 TEST_MAIN(T(protocol_unreachable), T(no_error_about_icmp_error),
 	  T(no_error_about_broadcast_or_multicast), T(no_error_about_non_first_fragment),
 	  T(no_error_to_bad_source), T(parameter_problem_pointer), T(echo_to_broadcast_ignored),
-	  T(rate_limit_token_bucket), T(echo_reply_record_route), T(counters_exact))
+	  T(rate_limit_token_bucket), T(rate_limit_per_destination), T(echo_reply_record_route), T(counters_exact))
