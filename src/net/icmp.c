@@ -195,7 +195,7 @@ void icmp_send(struct us_stack *s, struct skb *skb_in, uint8_t type, uint8_t cod
 	if (ip.protocol == IPPROTO_ICMP_) {
 		if (avail <= ip.ihl)
 			return;
-		uint8_t inner = nh[ip.ihl];
+		uint8_t inner = icmp_peek_type(nh + ip.ihl);
 		if (inner > NR_ICMP_TYPES || icmp_pointers[inner].error)
 			return;
 	}

@@ -204,7 +204,7 @@ static struct skb *ipq_reasm(struct us_stack *s, struct ipq *q)
 {
 	struct skb *first = skb_peek(&q->frags);
 	const uint8_t *fh = skb_network_header(first);
-	unsigned ihl = (unsigned)(fh[0] & 0x0f) * 4;
+	unsigned ihl = ipv4_hdr_len(fh);
 	struct skb *skb = skb_alloc_tx(s->pool, ihl + q->len);
 	if (!skb)
 		return NULL;
@@ -213,7 +213,7 @@ static struct skb *ipq_reasm(struct us_stack *s, struct ipq *q)
 	struct skb *f;
 	list_for_each_entry(f, &q->frags.head, list) {
 		const uint8_t *fnh = skb_network_header(f);
-		unsigned fihl = (unsigned)(fnh[0] & 0x0f) * 4;
+		unsigned fihl = ipv4_hdr_len(fnh);
 		memcpy(h + ihl + FRAG_CB(f)->offset, fnh + fihl, FRAG_CB(f)->end - FRAG_CB(f)->offset);
 	}
 	ipv4_set_frag(h, 0, false, (uint16_t)(ihl + q->len));

@@ -59,8 +59,8 @@ bool raw_local_deliver(struct us_stack *s, struct skb *skb, uint8_t protocol)
 		    (sk->state == TCP_ESTABLISHED && sk->daddr != ip.saddr) ||
 		    (sk->bound_dev_if && sk->bound_dev_if != IPCB(skb)->iif))
 			continue;
-		if (protocol == IPPROTO_ICMP_ && skb->len >= 1 && skb->data[0] < 32 &&
-		    (rs->icmp_filter & (1u << skb->data[0])))
+		if (protocol == IPPROTO_ICMP_ && skb->len >= 1 && icmp_peek_type(skb->data) < 32 &&
+		    (rs->icmp_filter & (1u << icmp_peek_type(skb->data))))
 			continue;
 		taken = true;
 		struct skb *c = skb_clone(skb);

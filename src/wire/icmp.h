@@ -85,6 +85,12 @@ static inline void icmp_emit(uint8_t *buf, size_t len, const struct icmp_repr *r
 	put_be16(buf + 2, ip_compute_csum(buf, len));
 }
 
+/* The type of an ICMP message of at least one byte (no other check). */
+static inline uint8_t icmp_peek_type(const uint8_t *buf)
+{
+	return buf[0];
+}
+
 /* Changes the type in place, keeping the checksum right (RFC 1624). */
 static inline void icmp_set_type(uint8_t *buf, uint8_t type)
 {

@@ -52,6 +52,11 @@ static inline const uint8_t *ipv4_options(const uint8_t *hdr)
 {
 	return hdr + IPV4_HLEN;
 }
+/* The header length in bytes of a header already validated. */
+static inline unsigned ipv4_hdr_len(const uint8_t *hdr)
+{
+	return (unsigned)(hdr[0] & 0x0f) * 4;
+}
 
 /* In-place edits of a validated header, with the checksum kept right
  * incrementally (RFC 1624). */
