@@ -127,6 +127,7 @@ int netdev_set_up(struct netdev *dev, bool up)
 				return err;
 		}
 		dev->flags |= NETDEV_UP;
+		devinet_netdev_event(dev, true);
 		/* Announce our addresses (RFC 5227 3). */
 		struct in_ifaddr *ifa;
 		list_for_each_entry(ifa, &dev->ifa_list, list)
@@ -135,6 +136,7 @@ int netdev_set_up(struct netdev *dev, bool up)
 		dev->flags &= ~NETDEV_UP;
 		if (dev->ops->stop)
 			dev->ops->stop(dev);
+		devinet_netdev_event(dev, false);
 		neigh_flush(s, dev);
 		uint64_t n = dev->txq.qlen;
 		skb_queue_purge(&dev->txq);

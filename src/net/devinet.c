@@ -7,6 +7,49 @@
 
 #include "../core/stack.h"
 
+/* The connected route of an address's prefix (proto kernel), only while
+ * its device is up (fib_add_ifaddr). Another device may hold the same
+ * prefix already: the first one keeps it. */
+static void fib_add_ifaddr(struct us_stack *s, struct netdev *dev, const struct in_ifaddr *ifa)
+{
+	if (ifa->prefixlen >= 32 || dev->type == NETDEV_LOOPBACK || !netdev_is_up(dev))
+		return;
+	struct fib_route r = {
+		.dst = ifa->local & ifa->mask,
+		.prefixlen = ifa->prefixlen,
+		.proto = RTPROT_KERNEL,
+		.prefsrc = ifa->local,
+		.dev = dev,
+	};
+	(void)fib_insert(&s->fib, &r); /* EEXIST: another address holds it */
+}
+
+/* Every address of an up device has its prefix's connected route. */
+static void fib_sync_connected(struct us_stack *s)
+{
+	struct netdev *d;
+	list_for_each_entry(d, &s->devs, list) {
+		struct in_ifaddr *ifa;
+		list_for_each_entry(ifa, &d->ifa_list, list)
+			fib_add_ifaddr(s, d, ifa);
+	}
+}
+
+/* A device went up or down (Linux's fib_netdev_event). Down takes every
+ * route through the device with it, connected and static (fib_disable_ip:
+ * a static route does not come back by itself, as on Linux); up brings
+ * back the connected routes of its addresses. Either way a prefix another
+ * up device also has gets that device's connected route if it lacks one. */
+void devinet_netdev_event(struct netdev *dev, bool up)
+{
+	struct us_stack *s = dev->stack;
+	if (dev->type == NETDEV_LOOPBACK)
+		return;
+	if (!up)
+		fib_flush_dev(&s->fib, dev);
+	fib_sync_connected(s);
+}
+
 bool inet_addr_is_local(const struct us_stack *s, uint32_t addr)
 {
 	const struct netdev *dev;
@@ -87,18 +130,7 @@ int us_addr_add(us_stack *s, int ifindex, struct in_addr addr, int prefix_len)
 	ifa->mask = inet_make_mask((unsigned)prefix_len);
 	ifa->broadcast = a | ~ifa->mask;
 	list_add_tail(&ifa->list, &dev->ifa_list);
-	/* The connected route of the prefix (proto kernel). Another device
-	 * may hold the same prefix already: the first one keeps it. */
-	if (prefix_len < 32 && dev->type != NETDEV_LOOPBACK) {
-		struct fib_route r = {
-			.dst = a & ifa->mask,
-			.prefixlen = (uint8_t)prefix_len,
-			.proto = RTPROT_KERNEL,
-			.prefsrc = a,
-			.dev = dev,
-		};
-		fib_insert(&s->fib, &r);
-	}
+	fib_add_ifaddr(s, dev, ifa);
 	if (netdev_is_up(dev))
 		arp_send_gratuitous(dev, a);
 	return 0;
@@ -124,6 +156,8 @@ int us_addr_del(us_stack *s, int ifindex, struct in_addr addr, int prefix_len)
 				fib_delete(&s->fib, r->dst, r->prefixlen);
 			list_del(&ifa->list);
 			free(ifa);
+			/* Another address of the prefix takes its route over. */
+			fib_sync_connected(s);
 			return 0;
 		}
 	}

@@ -271,6 +271,9 @@ int us_route_add(us_stack *s, struct in_addr dst, int prefix_len, struct in_addr
 		dev = netdev_get_by_index(s, ifindex);
 		if (!dev)
 			return route_errno(-ENODEV);
+		/* "Nexthop device is not up" (fib_check_nh). */
+		if (!netdev_is_up(dev))
+			return route_errno(-ENETDOWN);
 	}
 	if (gw.s_addr) {
 		if (ipv4_is_multicast(gw.s_addr) || ipv4_is_lbcast(gw.s_addr) ||

@@ -72,6 +72,8 @@ int ip_route_input(struct us_stack *s, uint32_t daddr, uint32_t saddr, struct ne
 		   struct rtable *rt);
 
 /* Addresses (devinet.c). */
+/* Routes follow a device going up or down (devinet.c). */
+void devinet_netdev_event(struct netdev *dev, bool up);
 bool inet_addr_is_local(const struct us_stack *s, uint32_t addr);
 /* The primary address of dev in the subnet of dst, else its first. */
 uint32_t inet_select_addr(const struct netdev *dev, uint32_t dst);

@@ -444,13 +444,53 @@ static void public_api(void)
 	CHECK_EQ(us_route_get(s, ip4("8.8.8.8"), &ifindex, NULL, NULL), -1);
 	CHECK_EQ(errno, ENETUNREACH);
 
-	/* A route through a device that is down is not used. */
+	/* A device going down takes its routes with it, connected and
+	 * static, as Linux's fib_disable_ip: the less specific route through
+	 * the other device carries the traffic; routes cannot be added
+	 * through a device that is down (ENETDOWN, or no connected route to
+	 * the gateway). Up brings the connected route back, not the static
+	 * one. */
+	CHECK_EQ(route_add(s, "10.0.0.0/8", "10.0.0.254", p0.ifindex), 0);
+	CHECK_EQ(route_add(s, "100.64.5.0/24", "192.168.1.1", 0), 0);
 	CHECK_EQ(us_dev_set_up(s, p1.ifindex, false), 0);
 	errno = 0;
 	CHECK_EQ(us_route_get(s, ip4("100.64.3.4"), &ifindex, NULL, NULL), -1);
 	CHECK_EQ(errno, ENETUNREACH);
+	errno = 0;
+	CHECK_EQ(us_route_get(s, ip4("192.168.1.200"), &ifindex, NULL, NULL), -1);
+	CHECK_EQ(errno, ENETUNREACH);
+	CHECK_EQ(us_route_get(s, ip4("10.200.0.1"), &ifindex, &gw, NULL), 0);
+	CHECK_EQ(ifindex, p0.ifindex);
+	CHECK_EQ(us_route_del(s, ip4("100.64.5.0"), 24), -1); /* gone already */
+	ADD_FAILS(s, "100.64.0.0/10", NULL, p1.ifindex, ENETDOWN);
+	ADD_FAILS(s, "100.64.5.0/24", "192.168.1.1", 0, ENETUNREACH);
 	CHECK_EQ(us_dev_set_up(s, p1.ifindex, true), 0);
+	CHECK_EQ(us_route_get(s, ip4("192.168.1.200"), &ifindex, NULL, &src), 0);
+	CHECK_EQ(ifindex, p1.ifindex);
+	CHECK_EQ(src.s_addr, ip4("192.168.1.10").s_addr);
+	errno = 0;
+	CHECK_EQ(us_route_get(s, ip4("100.64.3.4"), &ifindex, NULL, NULL), -1);
+	CHECK_EQ(errno, ENETUNREACH);
+	CHECK_EQ(route_add(s, "100.64.0.0/10", NULL, p1.ifindex), 0);
 	CHECK_EQ(us_route_get(s, ip4("100.64.3.4"), &ifindex, NULL, NULL), 0);
+	CHECK_EQ(ifindex, p1.ifindex);
+	CHECK_EQ(us_route_del(s, ip4("10.0.0.0"), 8), 0);
+	/* Two devices with addresses in one prefix: the first holds the
+	 * connected route; while it is down, the other carries it; deleting
+	 * the holder's address hands the route over too. */
+	CHECK_EQ(us_addr_add(s, p1.ifindex, ip4("10.0.0.77"), 24), 0);
+	CHECK_EQ(us_route_get(s, ip4("10.0.0.5"), &ifindex, NULL, NULL), 0);
+	CHECK_EQ(ifindex, p0.ifindex);
+	CHECK_EQ(us_dev_set_up(s, p0.ifindex, false), 0);
+	CHECK_EQ(us_route_get(s, ip4("10.0.0.5"), &ifindex, NULL, &src), 0);
+	CHECK_EQ(ifindex, p1.ifindex);
+	CHECK_EQ(src.s_addr, ip4("10.0.0.77").s_addr);
+	CHECK_EQ(us_dev_set_up(s, p0.ifindex, true), 0);
+	CHECK_EQ(us_addr_del(s, p1.ifindex, ip4("10.0.0.77"), 24), 0);
+	CHECK_EQ(route_add(s, "172.16.0.0/12", "10.0.0.254", 0), 0); /* went with p0 */
+	CHECK_EQ(us_route_get(s, ip4("10.0.0.5"), &ifindex, NULL, &src), 0);
+	CHECK_EQ(ifindex, p0.ifindex);
+	CHECK_EQ(src.s_addr, ip4("10.0.0.1").s_addr);
 
 	/* Removing the address removes its connected route; routes through
 	 * a removed device go with it. */
