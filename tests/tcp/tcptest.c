@@ -455,6 +455,21 @@ int tt_listen(struct tt *t, uint16_t port, int backlog)
 	return fd;
 }
 
+bool tt_loopback_conn(struct tt *t, uint16_t port, int *client, int *server)
+{
+	us_stack *s = t->s;
+	int l = us_socket(s, AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", port);
+	if (l < 0 || us_bind(s, l, SA(&a), sizeof(a)) < 0 || us_listen(s, l, 4) < 0)
+		return false;
+	t->lfd = l;
+	*client = us_socket(s, AF_INET, SOCK_STREAM, 0);
+	if (*client < 0 || us_connect(s, *client, SA(&a), sizeof(a)) < 0)
+		return false;
+	*server = us_accept(s, l, NULL, NULL);
+	return *server >= 0;
+}
+
 static void record_syn_opts(struct tt *t, const struct topts *o)
 {
 	t->synopts = *o;

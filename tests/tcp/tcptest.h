@@ -224,6 +224,9 @@ int tt_listen(struct tt *t, uint16_t port, int backlog);
  * the SYN-ACK checked and recorded, the ACK, accept() -> t->fd. Returns
  * false (and records a failure) if any step goes wrong. */
 bool tt_passive_open(struct tt *t, const struct topts *o);
+/* A blocking connection over loopback to a listener on 127.0.0.1:port
+ * (t->lfd): the client's and the accepted server's handles. */
+bool tt_loopback_conn(struct tt *t, uint16_t port, int *client, int *server);
 /* The stack connects (non-blocking) to PEER_IP:t->pport; the SYN is
  * checked and recorded, answered with a SYN-ACK carrying o, and the ACK
  * is checked. t->fd is the stack's socket. */

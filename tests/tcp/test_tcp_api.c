@@ -319,14 +319,8 @@ static void blocking_loopback(void)
 	struct tt *t = &T;
 	tt_init(t, 16);
 	us_stack *s = t->s;
-	int l = us_socket(s, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = sin4("127.0.0.1", 7000);
-	CHECK_OK(us_bind(s, l, SA(&a), sizeof(a)));
-	CHECK_OK(us_listen(s, l, 4));
-	int c = us_socket(s, AF_INET, SOCK_STREAM, 0);
-	CHECK_OK(us_connect(s, c, SA(&a), sizeof(a)));
-	int a1 = us_accept(s, l, NULL, NULL);
-	CHECK(a1 >= 0);
+	int c, a1;
+	REQUIRE(tt_loopback_conn(t, 7000, &c, &a1));
 	static uint8_t big[300000], got[300000];
 	pat_fill(big, sizeof(big), 9, 0);
 	CHECK_EQ(us_send(s, c, big, sizeof(big), 0), (long)sizeof(big));

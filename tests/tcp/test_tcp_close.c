@@ -344,14 +344,8 @@ static void linger_waits_for_fin_ack(void)
 	struct tt *t = &T;
 	tt_init(t, 30);
 	us_stack *s = t->s;
-	int l = us_socket(s, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = sin4("127.0.0.1", 7100);
-	CHECK_OK(us_bind(s, l, SA(&a), sizeof(a)));
-	CHECK_OK(us_listen(s, l, 4));
-	int c = us_socket(s, AF_INET, SOCK_STREAM, 0);
-	CHECK_OK(us_connect(s, c, SA(&a), sizeof(a)));
-	int srv = us_accept(s, l, NULL, NULL);
-	REQUIRE(srv >= 0);
+	int c, srv;
+	REQUIRE(tt_loopback_conn(t, 7100, &c, &srv));
 	struct sockaddr_in me;
 	socklen_t ml = sizeof(me);
 	CHECK_OK(us_getsockname(s, c, SA(&me), &ml));
