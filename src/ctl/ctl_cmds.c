@@ -345,32 +345,38 @@ static int link_set(struct ctl_ctx *x, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_link(struct ctl_ctx *x, int argc, char **argv)
+/* `CMD [show] [[dev] DEV]`: every device, or one, through show (as
+ * `ip link` and `ip addr` list them). */
+static int show_devs(struct ctl_ctx *x, int argc, char **argv,
+		     void (*show)(struct ctl_ctx *x, const struct netdev *d), const char *usage)
 {
-	if (argc >= 2 && !strcmp(argv[1], "set"))
-		return link_set(x, argc - 2, argv + 2);
 	int i = 1;
 	if (i < argc && !strcmp(argv[i], "show"))
 		i++;
 	if (i < argc && !strcmp(argv[i], "dev"))
 		i++;
 	struct netdev *only = NULL;
-	if (i < argc) {
-		only = dev_arg(x, argv[i++]);
-		if (!only)
-			return -1;
-	}
+	if (i < argc && !(only = dev_arg(x, argv[i++])))
+		return -1;
 	if (i < argc)
-		return fail(x, "usage: link [show [DEV]] | link set DEV {up|down|mtu N|promisc on|off}");
+		return fail(x, "%s", usage);
 	if (x->json)
 		j_arr(x->out, NULL);
 	struct netdev *d;
 	list_for_each_entry(d, &x->s->devs, list)
 		if (!only || d == only)
-			link_show(x, d);
+			show(x, d);
 	if (x->json)
 		j_arr_end(x->out);
 	return 0;
+}
+
+static int cmd_link(struct ctl_ctx *x, int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "set"))
+		return link_set(x, argc - 2, argv + 2);
+	return show_devs(x, argc, argv, link_show,
+			 "usage: link [show [DEV]] | link set DEV {up|down|mtu N|promisc on|off}");
 }
 
 /* ------------------------------------------------------------------ addr */
@@ -466,25 +472,8 @@ static int cmd_addr(struct ctl_ctx *x, int argc, char **argv)
 		return addr_change(x, true, argc - 2, argv + 2);
 	if (argc >= 2 && (!strcmp(argv[1], "del") || !strcmp(argv[1], "delete")))
 		return addr_change(x, false, argc - 2, argv + 2);
-	int i = 1;
-	if (i < argc && !strcmp(argv[i], "show"))
-		i++;
-	if (i < argc && !strcmp(argv[i], "dev"))
-		i++;
-	struct netdev *only = NULL;
-	if (i < argc && !(only = dev_arg(x, argv[i++])))
-		return -1;
-	if (i < argc)
-		return fail(x, "usage: addr [show [DEV]] | addr {add|del} DEV ADDR/PREFIX");
-	if (x->json)
-		j_arr(x->out, NULL);
-	struct netdev *d;
-	list_for_each_entry(d, &x->s->devs, list)
-		if (!only || d == only)
-			addr_show(x, d);
-	if (x->json)
-		j_arr_end(x->out);
-	return 0;
+	return show_devs(x, argc, argv, addr_show,
+			 "usage: addr [show [DEV]] | addr {add|del} DEV ADDR/PREFIX");
 }
 
 /* ----------------------------------------------------------------- route */

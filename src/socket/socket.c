@@ -83,34 +83,33 @@ int sock_install(struct us_stack *s, struct sock *sk)
 	return fd;
 }
 
-/* Handle -> object: -EBADF for no handle, -ENOTSOCK for an epoll handle. */
-static struct sock *sock_lookup(struct us_stack *s, int fd, int *err)
+/* Handle -> object of the kind wanted: -EBADF for no handle, wrong_err
+ * for a handle of the other kind. */
+static void *handle_lookup(struct us_stack *s, int fd, int kind, int wrong_err, int *err)
 {
 	struct sock_table *t = &s->socks;
 	if (fd < 0 || fd >= t->cap || t->kinds[fd] == HANDLE_FREE) {
 		*err = -EBADF;
 		return NULL;
 	}
-	if (t->kinds[fd] != HANDLE_SOCK) {
-		*err = -ENOTSOCK;
+	if (t->kinds[fd] != kind) {
+		*err = wrong_err;
 		return NULL;
 	}
 	return t->objs[fd];
 }
 
+/* -ENOTSOCK for an epoll handle. */
+static struct sock *sock_lookup(struct us_stack *s, int fd, int *err)
+{
+	return handle_lookup(s, fd, HANDLE_SOCK, -ENOTSOCK, err);
+}
+
+/* -EINVAL for a socket handle (epoll_ctl(2), epoll_wait(2)). */
 struct eventpoll *ep_lookup(struct us_stack *s, int fd, int *err);
 struct eventpoll *ep_lookup(struct us_stack *s, int fd, int *err)
 {
-	struct sock_table *t = &s->socks;
-	if (fd < 0 || fd >= t->cap || t->kinds[fd] == HANDLE_FREE) {
-		*err = -EBADF;
-		return NULL;
-	}
-	if (t->kinds[fd] != HANDLE_EPOLL) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	return t->objs[fd];
+	return handle_lookup(s, fd, HANDLE_EPOLL, -EINVAL, err);
 }
 
 int ep_install(struct us_stack *s, struct eventpoll *ep);

@@ -972,6 +972,30 @@ static bool tcp_fast_path(struct tcp_sock *tp, struct skb *skb)
 	return true;
 }
 
+/* The peer's SYN (in a SYN-ACK, or crossing ours): its sequence space,
+ * and the options both sides offered (RFC 7323 2.2/3.2, RFC 2018 3,
+ * RFC 9293 3.7.1 default MSS). */
+static void tcp_rcv_peer_syn(struct tcp_sock *tp, const struct tcp_skb_cb *cb, const struct tcp_opts *opt)
+{
+	tp->irs = cb->seq;
+	tp->rcv_nxt = cb->seq + 1;
+	tp->rcv_wup = tp->rcv_nxt;
+	tp->copied_seq = tp->rcv_nxt;
+	tp->tstamp_ok = tp->tstamp_ok && opt->ts_ok;
+	if (tp->tstamp_ok) {
+		tp->ts_recent = opt->tsval;
+		tp->ts_recent_stamp = tp->sk.stack->now_ms;
+	}
+	if (tp->wscale_ok && opt->wscale_ok) {
+		tp->snd_wscale = opt->wscale;
+	} else {
+		tp->wscale_ok = false;
+		tp->snd_wscale = tp->rcv_wscale = 0;
+	}
+	tp->sack_ok = tp->sack_ok && opt->sack_ok;
+	tp->rx_mss = opt->mss_ok ? opt->mss : TCP_MSS_DEFAULT;
+}
+
 /* SYN_SENT (RFC 9293 3.10.7.3). */
 static void tcp_rcv_synsent(struct tcp_sock *tp, struct skb *skb, const struct tcp_repr *th,
 			    const struct tcp_opts *opt)
@@ -1005,23 +1029,7 @@ static void tcp_rcv_synsent(struct tcp_sock *tp, struct skb *skb, const struct t
 			return;
 		}
 		/* A SYN-ACK for our SYN. */
-		tp->irs = cb->seq;
-		tp->rcv_nxt = cb->seq + 1;
-		tp->rcv_wup = tp->rcv_nxt;
-		tp->copied_seq = tp->rcv_nxt;
-		tp->tstamp_ok = tp->tstamp_ok && opt->ts_ok;
-		if (tp->tstamp_ok) {
-			tp->ts_recent = opt->tsval;
-			tp->ts_recent_stamp = s->now_ms;
-		}
-		if (tp->wscale_ok && opt->wscale_ok) {
-			tp->snd_wscale = opt->wscale;
-		} else {
-			tp->wscale_ok = false;
-			tp->snd_wscale = tp->rcv_wscale = 0;
-		}
-		tp->sack_ok = tp->sack_ok && opt->sack_ok;
-		tp->rx_mss = opt->mss_ok ? opt->mss : TCP_MSS_DEFAULT;
+		tcp_rcv_peer_syn(tp, cb, opt);
 		tp->snd_wl1 = cb->seq;
 		tp->snd_wl2 = cb->ack_seq;
 		tcp_ack(tp, skb);
@@ -1048,23 +1056,7 @@ static void tcp_rcv_synsent(struct tcp_sock *tp, struct skb *skb, const struct t
 	}
 	if (flags & TCPHDR_SYN) {
 		/* Simultaneous open (RFC 9293 3.5, figure 8). */
-		tp->irs = cb->seq;
-		tp->rcv_nxt = cb->seq + 1;
-		tp->rcv_wup = tp->rcv_nxt;
-		tp->copied_seq = tp->rcv_nxt;
-		tp->tstamp_ok = tp->tstamp_ok && opt->ts_ok;
-		if (tp->tstamp_ok) {
-			tp->ts_recent = opt->tsval;
-			tp->ts_recent_stamp = s->now_ms;
-		}
-		if (tp->wscale_ok && opt->wscale_ok) {
-			tp->snd_wscale = opt->wscale;
-		} else {
-			tp->wscale_ok = false;
-			tp->snd_wscale = tp->rcv_wscale = 0;
-		}
-		tp->sack_ok = tp->sack_ok && opt->sack_ok;
-		tp->rx_mss = opt->mss_ok ? opt->mss : TCP_MSS_DEFAULT;
+		tcp_rcv_peer_syn(tp, cb, opt);
 		tp->snd_wnd = th->window;
 		tp->max_window = tp->snd_wnd;
 		tp->snd_wl1 = cb->seq;
