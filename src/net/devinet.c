@@ -97,17 +97,24 @@ bool inet_addr_is_bcast_for(const struct us_stack *s, const struct netdev *dev, 
 	return false;
 }
 
-int us_addr_add(us_stack *s, int ifindex, struct in_addr addr, int prefix_len)
+/* The device of an address call, or NULL with errno (EINVAL, ENODEV). */
+static struct netdev *addr_dev(us_stack *s, int ifindex, int prefix_len)
 {
 	if (!s || prefix_len < 0 || prefix_len > 32) {
 		errno = EINVAL;
-		return -1;
+		return NULL;
 	}
 	struct netdev *dev = netdev_get_by_index(s, ifindex);
-	if (!dev) {
+	if (!dev)
 		errno = ENODEV;
+	return dev;
+}
+
+int us_addr_add(us_stack *s, int ifindex, struct in_addr addr, int prefix_len)
+{
+	struct netdev *dev = addr_dev(s, ifindex, prefix_len);
+	if (!dev)
 		return -1;
-	}
 	uint32_t a = addr.s_addr;
 	if (ipv4_is_zeronet(a) || ipv4_is_multicast(a) || ipv4_is_lbcast(a) ||
 	    (ipv4_is_loopback(a) && dev->type != NETDEV_LOOPBACK)) {
@@ -138,15 +145,9 @@ int us_addr_add(us_stack *s, int ifindex, struct in_addr addr, int prefix_len)
 
 int us_addr_del(us_stack *s, int ifindex, struct in_addr addr, int prefix_len)
 {
-	if (!s || prefix_len < 0 || prefix_len > 32) {
-		errno = EINVAL;
+	struct netdev *dev = addr_dev(s, ifindex, prefix_len);
+	if (!dev)
 		return -1;
-	}
-	struct netdev *dev = netdev_get_by_index(s, ifindex);
-	if (!dev) {
-		errno = ENODEV;
-		return -1;
-	}
 	struct in_ifaddr *ifa;
 	list_for_each_entry(ifa, &dev->ifa_list, list) {
 		if (ifa->local == addr.s_addr && ifa->prefixlen == prefix_len) {
