@@ -54,6 +54,9 @@
 
 #include "ustack/ustack.h"
 
+#define BENCH_NAME "bench_ip"
+#include "bench_util.h"
+
 #define BATCH 32
 #define KBATCH 64
 
@@ -80,13 +83,6 @@ static double sched_wait_s(void)
 		fclose(fp);
 	}
 	return (double)wait * 1e-9;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* ---- frames ---- */

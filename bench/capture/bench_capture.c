@@ -39,6 +39,9 @@
 #include "ustack/capture.h"
 #include "ustack/ustack.h"
 
+#define BENCH_NAME "bench_capture"
+#include "../bench_util.h"
+
 #define BATCH 32
 #define ROUNDS_MAX 1001
 
@@ -212,12 +215,6 @@ static void run_slice(struct bed *b, const uint8_t *frame, size_t len, double sl
 	}
 	*replies += b->e.replies - r0;
 	*cpu += c - c0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)

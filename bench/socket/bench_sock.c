@@ -44,6 +44,9 @@
 
 #include "ustack/socket.h"
 
+#define BENCH_NAME "bench_sock"
+#include "../bench_util.h"
+
 #define BATCH 32
 
 static double opt_secs = 1.0;
@@ -51,41 +54,6 @@ static int opt_reps = 3;
 static int opt_cpu = 0;
 static bool opt_no_linux;
 static const char *opt_only;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_sock: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
-static struct sockaddr_in sin4(const char *ip, uint16_t port)
-{
-	struct sockaddr_in a;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	inet_pton(AF_INET, ip, &a.sin_addr);
-	return a;
-}
 
 /* ---- ustack: datagrams per second ---- */
 

@@ -66,6 +66,9 @@
 
 #include "ustack/socket.h"
 
+#define BENCH_NAME "bench_tcp"
+#include "../bench_util.h"
+
 static double opt_secs = 2.0;
 static int opt_reps = 3;
 static int opt_cpu = 0;
@@ -73,13 +76,6 @@ static int opt_conns = 8000;
 static bool opt_no_linux;
 static const char *opt_only;
 static bool in_netns;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Nanoseconds this thread has waited runnable for a CPU (schedstat). */
 static uint64_t waited_ns(void)
@@ -102,34 +98,6 @@ static void note_wait(uint64_t w0, double secs)
 	double share = (double)(waited_ns() - w0) / 1e9 / secs;
 	if (share > worst_wait)
 		worst_wait = share;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_tcp: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
-static struct sockaddr_in sin4(const char *ip, uint16_t port)
-{
-	struct sockaddr_in a;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	inet_pton(AF_INET, ip, &a.sin_addr);
-	return a;
 }
 
 static bool want(const char *name)

@@ -39,18 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void die(const char *what)
-{
-	fprintf(stderr, "bench_tcp_peer: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#define BENCH_NAME "bench_tcp_peer"
+#include "../bench_util.h"
 
 static struct sockaddr_in addr_of(const char *host, int port)
 {
@@ -345,12 +335,6 @@ static int cmd_blast(int argc, char **argv)
 	close(fd);
 	printf("blast %llu %.3f %.3f\n", (unsigned long long)bytes, dt, (double)bytes * 8 / dt / 1e9);
 	return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 static int cmd_rr(int argc, char **argv)
