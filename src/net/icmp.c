@@ -127,9 +127,9 @@ static bool icmp_peer_allow(struct us_stack *s, uint32_t daddr)
 	return true;
 }
 
-/* Whether an error of this type may go to daddr now (Linux's order since
- * 6.12: host-wide check, per-destination limit, then the host-wide token
- * is spent). */
+/* Whether an error of this type may go to daddr now (RFC 1812 4.3.2.8:
+ * ICMP errors are rate-limited). Linux's order since 6.12: host-wide
+ * check, per-destination limit, then the host-wide token is spent. */
 static bool icmp_rate_allow(struct us_stack *s, uint8_t type, uint8_t code, uint32_t daddr)
 {
 	if (icmp_mask_allow(s, type, code))
